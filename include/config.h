@@ -1,0 +1,86 @@
+/* config.h — the configuration: one table declares every key. */
+#ifndef LOYALTY_CONFIG_H
+#define LOYALTY_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH	"/etc/loyalty/loyalty.conf"
+#define CONFIG_STR_MAX		256
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+struct config {
+	/* [server] */
+	char	listen[CONFIG_STR_MAX];
+	long	workers;
+	long	max_requests;
+	long	max_requests_jitter;
+	long	request_timeout;
+	long	slow_request_ms;
+	long	shutdown_timeout;
+	long	crash_limit;
+	long	crash_window;
+	long	max_body_bytes;
+	char	secrets_file[CONFIG_STR_MAX];
+	/* [database] */
+	char	db_host[CONFIG_STR_MAX];
+	long	db_port;
+	char	db_name[CONFIG_STR_MAX];
+	char	db_user[CONFIG_STR_MAX];
+	char	db_admin_user[CONFIG_STR_MAX];
+	long	db_connect_timeout;
+	long	db_statement_timeout_ms;
+	long	db_reconnect_max_ms;
+	char	db_password[CONFIG_STR_MAX];	/* secrets file only */
+	/* [log] */
+	char	log_file[CONFIG_STR_MAX];
+	long	log_level;			/* enum log_level */
+};
+
+enum config_type { CFG_INT, CFG_STR, CFG_LEVEL };
+
+#define CFG_RELOAD	0x01	/* a SIGHUP may change it */
+#define CFG_SECRET	0x02	/* only in the secrets file; never logged */
+
+struct config_key {
+	const char		*section;
+	const char		*name;
+	enum config_type	 type;
+	size_t			 offset;
+	const char		*def;	/* default, as it would be written */
+	long			 min, max;	/* CFG_INT bounds */
+	int			 flags;
+	const char		*unit;	/* for the docs: "seconds", ... */
+};
+
+extern const struct config_key	config_keys[];
+extern const size_t		config_nkeys;
+
+/* Errors are collected, each as "FILE:LINE: message", up to a limit. */
+#define CONFIG_MAX_ERRORS	32
+struct config_errors {
+	int	n;
+	char	msg[CONFIG_MAX_ERRORS][320];
+};
+
+void	config_defaults(struct config *);
+/*
+ * Reads path (and the secrets file it names) over the defaults in cfg.
+ * Returns 0 when there were no errors; otherwise -1 with errs filled and
+ * cfg in an unspecified state (callers load into a scratch copy).
+ */
+int	config_load(const char *path, struct config *cfg,
+	    struct config_errors *errs);
+/* Same, from a string: for tests; name is used in messages. */
+int	config_parse(const char *name, const char *text, struct config *,
+	    struct config_errors *, int secrets);
+/*
+ * Copies into cur the keys of next that a reload may change; for each key
+ * that differs but may not change, appends its name to the comma list in
+ * kept (which has keptlen bytes). Returns how many were kept.
+ */
+int	config_apply_reload(struct config *cur, const struct config *next,
+	    char *kept, size_t keptlen);
+const char *log_level_name(long);
+
+#endif

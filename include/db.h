@@ -1,0 +1,50 @@
+/* db.h — a worker's one PostgreSQL connection. */
+#ifndef LOYALTY_DB_H
+#define LOYALTY_DB_H
+
+#include <libpq-fe.h>
+
+#include "config.h"
+#include "error.h"
+#include "shm.h"
+
+struct db;
+
+/* Does not connect; db_ensure() does. */
+struct db	*db_new(const struct config *, int slot, struct shm *);
+void		 db_free(struct db *);
+
+/*
+ * Makes sure the connection is up: connects when it is not and the
+ * back-off allows. LERR_DB_UNAVAILABLE while it cannot; then
+ * db_retry_after() says when to try again, in seconds.
+ */
+enum lerr	 db_ensure(struct db *);
+int		 db_retry_after(const struct db *);
+int		 db_connected(const struct db *);
+
+/*
+ * Runs one statement with bound text parameters (never formatted into the
+ * SQL). On LERR_OK *res holds a result the caller clears with PQclear. A
+ * broken connection gives LERR_DB_UNAVAILABLE and is dropped, so the next
+ * call reconnects; an SQL error gives LERR_INTERNAL, logged here with its
+ * SQLSTATE.
+ */
+enum lerr	 db_query(struct db *, const char *sql, int nparams,
+		    const char *const *params, PGresult **res);
+
+/* After each request: roll back anything left open. */
+void		 db_after_request(struct db *);
+
+/*
+ * The schema version recorded by migrations (0 when none), and how long
+ * the round trip took. LERR_INTERNAL when the table cannot be read.
+ */
+enum lerr	 db_schema_version(struct db *, long *version,
+		    double *latency_ms);
+
+/* Builds a libpq conninfo string; password may be NULL. */
+char		*db_conninfo(const struct config *, const char *user,
+		    const char *application_name, int with_timeout);
+
+#endif

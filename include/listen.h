@@ -1,0 +1,12 @@
+/* listen.h — where the listening socket comes from. */
+#ifndef LOYALTY_LISTEN_H
+#define LOYALTY_LISTEN_H
+
+/*
+ * In order: systemd socket activation (LISTEN_PID/LISTEN_FDS), then fd 0
+ * when it is a listening socket (spawn-fcgi), then binding addr, a path or
+ * HOST:PORT. Returns the descriptor, or -1 with the reason logged.
+ */
+int	listen_acquire(const char *addr);
+
+#endif

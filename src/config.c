@@ -1,0 +1,391 @@
+/* config.c — the configuration table, the INI reader and reload rules. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+
+#define OFF(f)	offsetof(struct config, f)
+#define R	CFG_RELOAD
+
+/*
+ * Every key, once. loyalty.conf(5) lists the same keys; a test compares
+ * the two. Defaults are text, parsed by the same code as the file.
+ */
+const struct config_key config_keys[] = {
+	{ "server", "listen", CFG_STR, OFF(listen), "", 0, 0, 0, "path or host:port" },
+	{ "server", "workers", CFG_INT, OFF(workers), "4", 1, 64, R, "processes" },
+	{ "server", "max_requests", CFG_INT, OFF(max_requests), "10000", 0, 100000000, R, "requests, 0 = never" },
+	{ "server", "max_requests_jitter", CFG_INT, OFF(max_requests_jitter), "1000", 0, 100000000, R, "requests" },
+	{ "server", "request_timeout", CFG_INT, OFF(request_timeout), "30", 1, 3600, R, "seconds" },
+	{ "server", "slow_request_ms", CFG_INT, OFF(slow_request_ms), "1000", 0, 3600000, R, "milliseconds, 0 = off" },
+	{ "server", "shutdown_timeout", CFG_INT, OFF(shutdown_timeout), "25", 1, 3600, R, "seconds" },
+	{ "server", "crash_limit", CFG_INT, OFF(crash_limit), "10", 1, 10000, R, "exits" },
+	{ "server", "crash_window", CFG_INT, OFF(crash_window), "60", 1, 86400, R, "seconds" },
+	{ "server", "max_body_bytes", CFG_INT, OFF(max_body_bytes), "1048576", 1024, 67108864, R, "bytes" },
+	{ "server", "secrets_file", CFG_STR, OFF(secrets_file), "", 0, 0, R, "path" },
+	{ "database", "host", CFG_STR, OFF(db_host), "/var/run/postgresql", 0, 0, R, "host or socket directory" },
+	{ "database", "port", CFG_INT, OFF(db_port), "5432", 1, 65535, R, "port" },
+	{ "database", "name", CFG_STR, OFF(db_name), "loyalty", 0, 0, R, "database" },
+	{ "database", "user", CFG_STR, OFF(db_user), "loyalty", 0, 0, R, "role" },
+	{ "database", "admin_user", CFG_STR, OFF(db_admin_user), "postgres", 0, 0, R, "role" },
+	{ "database", "connect_timeout", CFG_INT, OFF(db_connect_timeout), "5", 1, 60, R, "seconds" },
+	{ "database", "statement_timeout_ms", CFG_INT, OFF(db_statement_timeout_ms), "5000", 0, 3600000, R, "milliseconds, 0 = none" },
+	{ "database", "reconnect_max_ms", CFG_INT, OFF(db_reconnect_max_ms), "2000", 100, 60000, R, "milliseconds" },
+	{ "database", "password", CFG_STR, OFF(db_password), "", 0, 0, R | CFG_SECRET, "secret" },
+	{ "log", "file", CFG_STR, OFF(log_file), "/var/log/loyalty/loyaltyd.log", 0, 0, R, "path or stderr" },
+	{ "log", "level", CFG_LEVEL, OFF(log_level), "info", 0, 0, R, "debug, info, warn, error" },
+};
+const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
+
+static const char *const levels[] = { "debug", "info", "warn", "error" };
+
+static void
+add_error(struct config_errors *errs, const char *name, int line,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+add_error(struct config_errors *errs, const char *name, int line,
+    const char *fmt, ...)
+{
+	char	msg[256];
+	va_list	ap;
+
+	if (errs->n >= CONFIG_MAX_ERRORS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(errs->msg[errs->n], sizeof(errs->msg[0]), "%s:%d: %s",
+		    name, line, msg);
+	else
+		snprintf(errs->msg[errs->n], sizeof(errs->msg[0]), "%s: %s",
+		    name, msg);
+	errs->n++;
+}
+
+/* Parses a decimal integer with nothing else around it. */
+static int
+parse_long(const char *s, long *out)
+{
+	char	*end;
+	long	 v;
+
+	if (*s == '\0' || (!isdigit((unsigned char)*s) && *s != '-'))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Sets one key from its text; returns an error message or NULL. */
+static const char *
+set_value(const struct config_key *k, struct config *cfg, const char *val,
+    char *msg, size_t msglen)
+{
+	char	*field = (char *)cfg + k->offset;
+	long	 v;
+	size_t	 i;
+
+	switch (k->type) {
+	case CFG_INT:
+		if (parse_long(val, &v) == -1) {
+			snprintf(msg, msglen, "%s.%s: \"%s\" is not an integer",
+			    k->section, k->name, val);
+			return msg;
+		}
+		if (v < k->min || v > k->max) {
+			snprintf(msg, msglen,
+			    "%s.%s: %ld is out of range (%ld to %ld)",
+			    k->section, k->name, v, k->min, k->max);
+			return msg;
+		}
+		*(long *)(void *)field = v;
+		return NULL;
+	case CFG_STR:
+		if (strlen(val) >= CONFIG_STR_MAX) {
+			snprintf(msg, msglen, "%s.%s: value longer than %d bytes",
+			    k->section, k->name, CONFIG_STR_MAX - 1);
+			return msg;
+		}
+		snprintf(field, CONFIG_STR_MAX, "%s", val);
+		return NULL;
+	case CFG_LEVEL:
+		for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+			if (strcmp(val, levels[i]) == 0) {
+				*(long *)(void *)field = (long)i;
+				return NULL;
+			}
+		}
+		snprintf(msg, msglen,
+		    "%s.%s: \"%s\" is not one of debug, info, warn, error",
+		    k->section, k->name, val);
+		return msg;
+	}
+	return "unknown type";
+}
+
+void
+config_defaults(struct config *cfg)
+{
+	char	msg[256];
+	size_t	i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < config_nkeys; i++)
+		(void)set_value(&config_keys[i], cfg, config_keys[i].def, msg,
+		    sizeof(msg));
+}
+
+static const struct config_key *
+find_key(const char *section, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < config_nkeys; i++)
+		if (strcmp(config_keys[i].section, section) == 0 &&
+		    strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	return NULL;
+}
+
+static int
+known_section(const char *section)
+{
+	size_t i;
+
+	for (i = 0; i < config_nkeys; i++)
+		if (strcmp(config_keys[i].section, section) == 0)
+			return 1;
+	return 0;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	    e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+static int
+valid_name(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) &&
+		    *s != '_')
+			return 0;
+	return 1;
+}
+
+int
+config_parse(const char *name, const char *text, struct config *cfg,
+    struct config_errors *errs, int secrets)
+{
+	char		 section[64] = "";
+	char		 line[1024], msg[256];
+	const char	*p = text, *nl;
+	int		 lineno = 0, before = errs->n;
+
+	while (*p != '\0') {
+		size_t	 n;
+		char	*s, *eq, *key, *val;
+		const struct config_key *k;
+
+		lineno++;
+		nl = strchr(p, '\n');
+		n = nl ? (size_t)(nl - p) : strlen(p);
+		if (n >= sizeof(line)) {
+			add_error(errs, name, lineno, "line too long");
+			p += n + (nl != NULL);
+			continue;
+		}
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p += n + (nl != NULL);
+		s = trim(line);
+		if (*s == '\0' || *s == '#' || *s == ';')
+			continue;
+		if (*s == '[') {
+			char *end = strchr(s, ']');
+
+			if (end == NULL || end[1] != '\0') {
+				add_error(errs, name, lineno,
+				    "malformed section header");
+				continue;
+			}
+			*end = '\0';
+			s = trim(s + 1);
+			if (!valid_name(s) || strlen(s) >= sizeof(section)) {
+				add_error(errs, name, lineno,
+				    "malformed section name \"%s\"", s);
+				section[0] = '\0';
+				continue;
+			}
+			snprintf(section, sizeof(section), "%s", s);
+			if (!known_section(section))
+				add_error(errs, name, lineno,
+				    "unknown section [%s]", section);
+			continue;
+		}
+		if ((eq = strchr(s, '=')) == NULL) {
+			add_error(errs, name, lineno, "expected key = value");
+			continue;
+		}
+		*eq = '\0';
+		key = trim(s);
+		val = trim(eq + 1);
+		if (section[0] == '\0') {
+			add_error(errs, name, lineno,
+			    "key \"%s\" outside of a [section]", key);
+			continue;
+		}
+		if ((k = find_key(section, key)) == NULL) {
+			if (known_section(section))
+				add_error(errs, name, lineno,
+				    "unknown key %s.%s", section, key);
+			continue;	/* an unknown section was reported */
+		}
+		if (secrets && !(k->flags & CFG_SECRET)) {
+			add_error(errs, name, lineno,
+			    "%s.%s does not belong in the secrets file",
+			    section, key);
+			continue;
+		}
+		if (!secrets && (k->flags & CFG_SECRET)) {
+			add_error(errs, name, lineno,
+			    "%s.%s is a secret: put it in the secrets_file",
+			    section, key);
+			continue;
+		}
+		if (set_value(k, cfg, val, msg, sizeof(msg)) != NULL)
+			add_error(errs, name, lineno, "%s", msg);
+	}
+	return errs->n == before ? 0 : -1;
+}
+
+/* Reads a whole file (at most 1 MiB) into a NUL-terminated buffer. */
+static char *
+slurp(const char *path, struct config_errors *errs)
+{
+	FILE	*f;
+	char	*text;
+	size_t	 n;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		add_error(errs, path, 0, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if ((text = malloc(1024 * 1024 + 1)) == NULL) {
+		fclose(f);
+		add_error(errs, path, 0, "out of memory");
+		return NULL;
+	}
+	n = fread(text, 1, 1024 * 1024, f);
+	if (ferror(f) || !feof(f)) {
+		add_error(errs, path, 0, ferror(f) ? "read error" :
+		    "larger than 1 MiB");
+		fclose(f);
+		free(text);
+		return NULL;
+	}
+	fclose(f);
+	text[n] = '\0';
+	if (strlen(text) != n) {
+		add_error(errs, path, 0, "contains a NUL byte");
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+static int
+load_secrets(const char *path, struct config *cfg, struct config_errors *errs)
+{
+	struct stat	 st;
+	char		*text;
+	int		 rc;
+
+	if (stat(path, &st) == -1) {
+		add_error(errs, path, 0, "secrets_file: %s", strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & (S_IROTH | S_IWOTH | S_IXOTH)) {
+		add_error(errs, path, 0,
+		    "secrets_file is accessible by others (mode %04o); "
+		    "chmod 0640 it", (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	if ((text = slurp(path, errs)) == NULL)
+		return -1;
+	rc = config_parse(path, text, cfg, errs, 1);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	return rc;
+}
+
+int
+config_load(const char *path, struct config *cfg, struct config_errors *errs)
+{
+	char	*text;
+	int	 rc;
+
+	errs->n = 0;
+	if ((text = slurp(path, errs)) == NULL)
+		return -1;
+	rc = config_parse(path, text, cfg, errs, 0);
+	free(text);
+	if (cfg->secrets_file[0] != '\0' &&
+	    load_secrets(cfg->secrets_file, cfg, errs) == -1)
+		rc = -1;
+	return rc;
+}
+
+int
+config_apply_reload(struct config *cur, const struct config *next,
+    char *kept, size_t keptlen)
+{
+	size_t	i;
+	int	nkept = 0;
+
+	if (keptlen > 0)
+		kept[0] = '\0';
+	for (i = 0; i < config_nkeys; i++) {
+		const struct config_key *k = &config_keys[i];
+		size_t size = k->type == CFG_STR ? CONFIG_STR_MAX : sizeof(long);
+		char *dst = (char *)cur + k->offset;
+		const char *src = (const char *)next + k->offset;
+
+		if (memcmp(dst, src, size) == 0)
+			continue;
+		if (k->flags & CFG_RELOAD) {
+			memcpy(dst, src, size);
+			continue;
+		}
+		if (keptlen > 0) {
+			size_t len = strlen(kept);
+
+			snprintf(kept + len, keptlen - len, "%s%s.%s",
+			    nkept ? ", " : "", k->section, k->name);
+		}
+		nkept++;
+	}
+	return nkept;
+}

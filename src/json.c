@@ -1,0 +1,223 @@
+/* json.c — strict parsing of request bodies and checks of their fields. */
+#include <stdio.h>
+#include <string.h>
+
+#include "json.h"
+
+/*
+ * True when a string literal in the raw text has an escaped NUL. A raw
+ * NUL is refused before this; json-c would cut an object key at an escaped
+ * one, so it must be caught on the text, not on the parsed tree.
+ */
+static int
+has_escaped_nul(const char *s, size_t len)
+{
+	size_t	i;
+	int	in_string = 0;
+
+	for (i = 0; i < len; i++) {
+		if (!in_string) {
+			if (s[i] == '"')
+				in_string = 1;
+			continue;
+		}
+		if (s[i] == '"') {
+			in_string = 0;
+		} else if (s[i] == '\\' && i + 1 < len) {
+			if (s[i + 1] == 'u' && i + 5 < len &&
+			    memcmp(s + i + 2, "0000", 4) == 0)
+				return 1;
+			i++;	/* skip the escaped character */
+		}
+	}
+	return 0;
+}
+
+/* Finds the first string value with an embedded NUL; fills path. */
+static int
+find_nul_value(struct json_object *o, char *path, size_t pathlen)
+{
+	size_t	len = strlen(path), i, n;
+
+	switch (json_object_get_type(o)) {
+	case json_type_string:
+		return strlen(json_object_get_string(o)) !=
+		    (size_t)json_object_get_string_len(o);
+	case json_type_object: {
+		json_object_object_foreach(o, key, val) {
+			snprintf(path + len, pathlen - len, "%s%s",
+			    len ? "." : "", key);
+			if (find_nul_value(val, path, pathlen))
+				return 1;
+		}
+		break;
+	}
+	case json_type_array:
+		n = json_object_array_length(o);
+		for (i = 0; i < n; i++) {
+			snprintf(path + len, pathlen - len, "[%zu]", i);
+			if (find_nul_value(json_object_array_get_idx(o, i),
+			    path, pathlen))
+				return 1;
+		}
+		break;
+	default:
+		break;
+	}
+	path[len] = '\0';
+	return 0;
+}
+
+enum lerr
+json_parse_body(const char *body, size_t len, struct json_object **out,
+    struct problem *pb, struct arena *a)
+{
+	struct json_tokener	*tok;
+	struct json_object	*obj;
+	enum json_tokener_error	 jerr;
+	size_t			 end;
+	char			 path[256] = "";
+
+	*out = NULL;
+	if (len == 0)
+		return problem_field(pb, a, LERR_BAD_REQUEST, "body",
+		    "a JSON body is required");
+	if (memchr(body, '\0', len) != NULL)
+		return problem_field(pb, a, LERR_BAD_REQUEST, "body",
+		    "the body contains a NUL byte");
+	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL)
+		return problem_set(pb, a, LERR_INTERNAL, "out of memory");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_ALLOW_TRAILING_CHARS | JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, body, (int)len);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (jerr != json_tokener_success) {
+		json_object_put(obj);
+		if (jerr == json_tokener_continue)
+			return problem_field(pb, a, LERR_BAD_REQUEST, "body",
+			    "the JSON document is incomplete");
+		if (jerr == json_tokener_error_depth)
+			return problem_field(pb, a, LERR_BAD_REQUEST, "body",
+			    "the JSON document is nested deeper than %d levels",
+			    JSON_MAX_DEPTH);
+		return problem_field(pb, a, LERR_BAD_REQUEST, "body",
+		    "invalid JSON at byte %zu: %s", end,
+		    json_tokener_error_desc(jerr));
+	}
+	for (; end < len; end++) {
+		if (strchr(" \t\r\n", body[end]) == NULL) {
+			json_object_put(obj);
+			return problem_field(pb, a, LERR_BAD_REQUEST, "body",
+			    "unexpected data after the JSON value at byte %zu",
+			    end);
+		}
+	}
+	if (has_escaped_nul(body, len)) {
+		int in_value = find_nul_value(obj, path, sizeof(path));
+
+		json_object_put(obj);
+		return problem_field(pb, a, LERR_BAD_REQUEST,
+		    in_value ? path : "body", in_value ?
+		    "must not contain a NUL character" :
+		    "an object key contains a NUL character");
+	}
+	*out = obj;
+	return LERR_OK;
+}
+
+static const char *
+kind_name(enum json_kind k)
+{
+	switch (k) {
+	case JK_STRING:	return "a string";
+	case JK_INT:	return "an integer";
+	case JK_BOOL:	return "true or false";
+	case JK_OBJECT:	return "an object";
+	case JK_ARRAY:	return "an array";
+	}
+	return "?";
+}
+
+static int
+kind_matches(struct json_object *v, enum json_kind k)
+{
+	switch (k) {
+	case JK_STRING:	return json_object_is_type(v, json_type_string);
+	case JK_INT:	return json_object_is_type(v, json_type_int);
+	case JK_BOOL:	return json_object_is_type(v, json_type_boolean);
+	case JK_OBJECT:	return json_object_is_type(v, json_type_object);
+	case JK_ARRAY:	return json_object_is_type(v, json_type_array);
+	}
+	return 0;
+}
+
+/*
+ * json-c keeps integers beyond int64 as uint64 and saturates the int64
+ * getter, so a value is only trusted inside bounds well short of both
+ * ends: a check's max is below INT64_MAX and its min above INT64_MIN.
+ */
+static int
+int_in_range(struct json_object *v, int64_t min, int64_t max, int64_t *out)
+{
+	int64_t	x = json_object_get_int64(v);
+
+	*out = x;
+	if (x == INT64_MAX || x == INT64_MIN)
+		return 0;
+	return x >= min && x <= max;
+}
+
+enum lerr
+json_check_object(struct json_object *obj, const struct json_field *spec,
+    struct problem *pb, struct arena *a)
+{
+	const struct json_field	*f;
+	int			 before = pb->nerrors;
+
+	if (!json_object_is_type(obj, json_type_object))
+		return problem_field(pb, a, LERR_BAD_REQUEST, "body",
+		    "must be a JSON object");
+	json_object_object_foreach(obj, key, val) {
+		for (f = spec; f->name != NULL; f++)
+			if (strcmp(f->name, key) == 0)
+				break;
+		if (f->name == NULL)
+			problem_field(pb, a, LERR_VALIDATION, key,
+			    "unknown field");
+	}
+	for (f = spec; f->name != NULL; f++) {
+		struct json_object	*v;
+		int64_t			 x;
+
+		if (!json_object_object_get_ex(obj, f->name, &v) || v == NULL) {
+			if (f->required)
+				problem_field(pb, a, LERR_VALIDATION, f->name,
+				    "is required");
+			continue;
+		}
+		if (!kind_matches(v, f->kind)) {
+			problem_field(pb, a, LERR_BAD_REQUEST, f->name,
+			    "must be %s", kind_name(f->kind));
+			continue;
+		}
+		if (f->kind == JK_INT && !int_in_range(v, f->min, f->max, &x))
+			problem_field(pb, a, LERR_BAD_REQUEST, f->name,
+			    "must be an integer from %lld to %lld",
+			    (long long)f->min, (long long)f->max);
+		if (f->kind == JK_STRING) {
+			int64_t n = json_object_get_string_len(v);
+
+			if (n < f->min || n > f->max)
+				problem_field(pb, a, LERR_VALIDATION, f->name,
+				    "must be %lld to %lld bytes long",
+				    (long long)f->min, (long long)f->max);
+		}
+	}
+	if (pb->nerrors > before && pb->detail == NULL)
+		pb->detail = pb->nerrors - before == 1 ?
+		    arena_printf(a, "%s %s", pb->errors[before].field,
+		    pb->errors[before].message) : "some fields are invalid";
+	return pb->nerrors > before ? pb->code : LERR_OK;
+}

@@ -1,0 +1,92 @@
+/* loyaltyd.c — the daemon's entry point: options, config, socket, master. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "listen.h"
+#include "log.h"
+#include "master.h"
+#include "version.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: loyaltyd [-c FILE] [--listen PATH|HOST:PORT] "
+	    "[--check-config] [--version]\n");
+}
+
+/* Prints every error as FILE:LINE: message; 0 when there is none. */
+static int
+load(const char *path, struct config *cfg)
+{
+	struct config_errors	errs;
+	int			i;
+
+	config_defaults(cfg);
+	if (config_load(path, cfg, &errs) == 0)
+		return 0;
+	for (i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msg[i]);
+	return -1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "check-config", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*path = CONFIG_DEFAULT_PATH, *listen_addr = NULL;
+	struct config	 cfg;
+	int		 ch, check = 0, fd, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:l:tVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'l':
+			listen_addr = optarg;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'V':
+			printf("loyaltyd %s (commit %s, schema %d)\n",
+			    LOYALTY_VERSION, LOYALTY_COMMIT,
+			    LOYALTY_SCHEMA_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (load(path, &cfg) == -1)
+		return 1;
+	if (check) {
+		printf("configuration OK\n");
+		return 0;
+	}
+	if (log_open(cfg.log_file, cfg.log_level) == -1)
+		return 1;
+	if ((fd = listen_acquire(listen_addr ? listen_addr : cfg.listen)) == -1)
+		return 1;
+	rc = master_run(&cfg, path, fd);
+	explicit_bzero(&cfg, sizeof(cfg));
+	return rc;
+}
