@@ -2,6 +2,7 @@
 #ifndef LOYALTY_HANDLERS_H
 #define LOYALTY_HANDLERS_H
 
+#include "autoconfig.h"
 #include "request.h"
 
 /* h_health.c */

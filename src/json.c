@@ -1,4 +1,5 @@
 /* json.c — strict parsing of request bodies and checks of their fields. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,22 +34,34 @@ has_escaped_nul(const char *s, size_t len)
 	return 0;
 }
 
-/* Finds the first string value with an embedded NUL; fills path. */
-static int
-find_nul_value(struct json_object *o, char *path, size_t pathlen)
+/*
+ * Finds the first value that the grammar lets through but the API never
+ * accepts: a string with an embedded NUL, or NaN or Infinity (json-c takes
+ * them even in strict mode). Fills path with the field's dotted name and
+ * returns the message, or NULL when all is well.
+ */
+static const char *
+find_bad_value(struct json_object *o, char *path, size_t pathlen)
 {
-	size_t	len = strlen(path), i, n;
+	size_t		 len = strlen(path), i, n;
+	const char	*bad = NULL;
 
 	switch (json_object_get_type(o)) {
 	case json_type_string:
-		return strlen(json_object_get_string(o)) !=
-		    (size_t)json_object_get_string_len(o);
+		if (strlen(json_object_get_string(o)) !=
+		    (size_t)json_object_get_string_len(o))
+			return "must not contain a NUL character";
+		return NULL;
+	case json_type_double:
+		if (!isfinite(json_object_get_double(o)))
+			return "must be a number, not NaN or Infinity";
+		return NULL;
 	case json_type_object: {
 		json_object_object_foreach(o, key, val) {
 			snprintf(path + len, pathlen - len, "%s%s",
 			    len ? "." : "", key);
-			if (find_nul_value(val, path, pathlen))
-				return 1;
+			if ((bad = find_bad_value(val, path, pathlen)) != NULL)
+				return bad;
 		}
 		break;
 	}
@@ -56,16 +69,16 @@ find_nul_value(struct json_object *o, char *path, size_t pathlen)
 		n = json_object_array_length(o);
 		for (i = 0; i < n; i++) {
 			snprintf(path + len, pathlen - len, "[%zu]", i);
-			if (find_nul_value(json_object_array_get_idx(o, i),
-			    path, pathlen))
-				return 1;
+			if ((bad = find_bad_value(json_object_array_get_idx(o,
+			    i), path, pathlen)) != NULL)
+				return bad;
 		}
 		break;
 	default:
 		break;
 	}
 	path[len] = '\0';
-	return 0;
+	return NULL;
 }
 
 enum lerr
@@ -77,6 +90,7 @@ json_parse_body(const char *body, size_t len, struct json_object **out,
 	enum json_tokener_error	 jerr;
 	size_t			 end;
 	char			 path[256] = "";
+	const char		*bad;
 
 	*out = NULL;
 	if (len == 0)
@@ -114,13 +128,14 @@ json_parse_body(const char *body, size_t len, struct json_object **out,
 			    end);
 		}
 	}
-	if (has_escaped_nul(body, len)) {
-		int in_value = find_nul_value(obj, path, sizeof(path));
-
+	if ((bad = find_bad_value(obj, path, sizeof(path))) != NULL) {
 		json_object_put(obj);
 		return problem_field(pb, a, LERR_BAD_REQUEST,
-		    in_value ? path : "body", in_value ?
-		    "must not contain a NUL character" :
+		    path[0] ? path : "body", "%s", bad);
+	}
+	if (has_escaped_nul(body, len)) {
+		json_object_put(obj);
+		return problem_field(pb, a, LERR_BAD_REQUEST, "body",
 		    "an object key contains a NUL character");
 	}
 	*out = obj;

@@ -51,8 +51,12 @@ problem_render(const struct problem *pb, const char *request_id,
 	const char		*detail = pb->detail;
 	int			 i;
 
+	if (detail == NULL && pb->nerrors > 0)
+		detail = strcmp(pb->errors[0].field, "body") == 0 ?
+		    pb->errors[0].message : arena_printf(out->arena, "%s %s",
+		    pb->errors[0].field, pb->errors[0].message);
 	if (detail == NULL)
-		detail = pb->nerrors > 0 ? pb->errors[0].message : info->title;
+		detail = info->title;
 	buf_puts(out, "{\"type\":\"" PROBLEM_TYPE_PREFIX);
 	buf_puts(out, info->slug);
 	buf_puts(out, "\",\"title\":");

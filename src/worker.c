@@ -276,6 +276,14 @@ log_request(const struct worker *w, const struct request *req,
 	log_end(&l);
 }
 
+static const char *
+param_copy(struct request *req, const char *name, const char *def)
+{
+	const char *v = request_param(req, name);
+
+	return arena_strdup(req->arena, v && v[0] != '\0' ? v : def);
+}
+
 static void
 handle(struct worker *w, FCGX_Request *fr, struct arena *a)
 {
@@ -291,13 +299,14 @@ handle(struct worker *w, FCGX_Request *fr, struct arena *a)
 	req.arena = a;
 	req.worker = w;
 	req.envp = fr->envp;
-	req.method = request_param(&req, "REQUEST_METHOD");
-	if (req.method == NULL || req.method[0] == '\0')
-		req.method = "GET";
-	req.remote_addr = request_param(&req, "REMOTE_ADDR");
-	req.content_type = request_param(&req, "CONTENT_TYPE");
+	/* Copies: libfcgi frees its parameters in FCGX_Finish_r, before
+	 * the request is counted and logged. */
+	req.method = param_copy(&req, "REQUEST_METHOD", "GET");
+	req.remote_addr = param_copy(&req, "REMOTE_ADDR", "");
+	req.content_type = param_copy(&req, "CONTENT_TYPE", "");
 	rid = request_param(&req, "REQUEST_ID");
-	req.request_id = rid && valid_request_id(rid) ? rid : new_request_id(a);
+	req.request_id = rid && valid_request_id(rid) ?
+	    arena_strdup(a, rid) : new_request_id(a);
 	buf_init(&res.body, a);
 	res.status = 200;
 
@@ -312,6 +321,7 @@ handle(struct worker *w, FCGX_Request *fr, struct arena *a)
 		render_problem(&req, &res, e);
 	write_response(fr, &req, &res);
 	FCGX_Finish_r(fr);
+	req.envp = NULL;
 	db_after_request(w->db);
 
 	secs = (double)(mono_ns() - t0) / 1e9;
