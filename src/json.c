@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "utf8.h"
 
 /*
  * True when a string literal in the raw text has an escaped NUL. A raw
@@ -99,6 +100,10 @@ json_parse_body(const char *body, size_t len, struct json_object **out,
 	if (memchr(body, '\0', len) != NULL)
 		return problem_field(pb, a, LERR_BAD_REQUEST, "body",
 		    "the body contains a NUL byte");
+	/* json-c's own check lets UTF-16 surrogates through. */
+	if ((end = utf8_check(body, len)) != len)
+		return problem_field(pb, a, LERR_BAD_REQUEST, "body",
+		    "invalid UTF-8 at byte %zu", end);
 	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL)
 		return problem_set(pb, a, LERR_INTERNAL, "out of memory");
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |

@@ -15,7 +15,34 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: loyaltyd [-c FILE] [--listen PATH|HOST:PORT] "
-	    "[--check-config] [--version]\n");
+	    "[--check-config] [--print-config] [--version]\n");
+}
+
+/* The effective configuration, every key, as a file would say it. */
+static void
+print_config(const struct config *cfg)
+{
+	const char	*section = "";
+	size_t		 i;
+
+	for (i = 0; i < config_nkeys; i++) {
+		const struct config_key	*k = &config_keys[i];
+		const char		*field = (const char *)cfg + k->offset;
+
+		if (strcmp(section, k->section) != 0)
+			printf("%s[%s]\n", i ? "\n" : "", section = k->section);
+		if (k->flags & CFG_SECRET)
+			printf("# %s = %s (in the secrets file)\n", k->name,
+			    field[0] ? "<set>" : "<unset>");
+		else if (k->type == CFG_STR)
+			printf("%s = %s\n", k->name, field);
+		else if (k->type == CFG_LEVEL)
+			printf("%s = %s\n", k->name,
+			    log_level_name(*(const long *)(const void *)field));
+		else
+			printf("%s = %ld\n", k->name,
+			    *(const long *)(const void *)field);
+	}
 }
 
 /* Prints every error as FILE:LINE: message; 0 when there is none. */
@@ -40,13 +67,14 @@ main(int argc, char *argv[])
 		{ "config", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "check-config", no_argument, NULL, 't' },
+		{ "print-config", no_argument, NULL, 'p' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char	*path = CONFIG_DEFAULT_PATH, *listen_addr = NULL;
 	struct config	 cfg;
-	int		 ch, check = 0, fd, rc;
+	int		 ch, check = 0, print = 0, fd, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:l:tVh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -58,6 +86,9 @@ main(int argc, char *argv[])
 			break;
 		case 't':
 			check = 1;
+			break;
+		case 'p':
+			print = 1;
 			break;
 		case 'V':
 			printf("loyaltyd %s (commit %s, schema %d)\n",
@@ -80,6 +111,10 @@ main(int argc, char *argv[])
 		return 1;
 	if (check) {
 		printf("configuration OK\n");
+		return 0;
+	}
+	if (print) {
+		print_config(&cfg);
 		return 0;
 	}
 	if (log_open(cfg.log_file, cfg.log_level) == -1)
