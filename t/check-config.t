@@ -1,0 +1,69 @@
+#!/bin/bash
+# loyaltyd --check-config says "configuration OK" or lists every error as
+# FILE:LINE: message and exits 1; a secrets file others can read is refused.
+. "$(dirname "$0")/lib/tap.sh"
+LOYALTYD=${LOYALTYD:-$(dirname "$0")/../build/loyaltyd}
+dir=$(mktemp -d /tmp/loyalty-t.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+
+out=$("$LOYALTYD" -c "$(dirname "$0")/../etc/loyalty.conf" --check-config 2>&1)
+is "$?" 0 "the shipped example configuration passes"
+is "$out" "configuration OK" "and says so"
+
+cat >"$dir/bad.conf" <<'CONF'
+# a comment
+[server]
+workers = 0
+max_requests = ten
+bogus = 1
+[database]
+port = 70000
+[nosuch]
+x = 1
+[log]
+level = loud
+no equals sign here
+CONF
+out=$("$LOYALTYD" -c "$dir/bad.conf" --check-config 2>&1)
+is "$?" 1 "a bad configuration exits 1"
+like "$out" "$dir/bad.conf:3: server.workers: 0 is out of range \(1 to 64\)" "out of range, with FILE:LINE"
+like "$out" "$dir/bad.conf:4: server.max_requests: \"ten\" is not an integer" "not an integer, with FILE:LINE"
+like "$out" "$dir/bad.conf:5: unknown key server.bogus" "unknown key, with FILE:LINE"
+like "$out" "$dir/bad.conf:7: database.port: 70000 is out of range" "port out of range"
+like "$out" "$dir/bad.conf:8: unknown section \[nosuch\]" "unknown section"
+like "$out" "$dir/bad.conf:11: log.level: \"loud\" is not one of" "bad enum"
+like "$out" "$dir/bad.conf:12: expected key = value" "a line without ="
+is "$(printf '%s\n' "$out" | wc -l)" 7 "every error listed, one per line"
+
+out=$("$LOYALTYD" -c "$dir/missing.conf" --check-config 2>&1)
+is "$?" 1 "a missing file exits 1"
+like "$out" "missing.conf: cannot open" "and says why"
+
+printf '[database]\npassword = hunter2\n' >"$dir/inline.conf"
+out=$("$LOYALTYD" -c "$dir/inline.conf" --check-config 2>&1)
+like "$out" 'database.password is a secret: put it in the secrets_file' \
+	"a password in the main file is refused"
+
+printf '[database]\npassword = s3cret-value\n' >"$dir/secrets.conf"
+printf '[server]\nsecrets_file = %s\n' "$dir/secrets.conf" >"$dir/main.conf"
+chmod 0644 "$dir/secrets.conf"
+out=$("$LOYALTYD" -c "$dir/main.conf" --check-config 2>&1)
+is "$?" 1 "a world-readable secrets file fails the check"
+like "$out" 'accessible by others \(mode 0644\)' "and the mode is named"
+out=$("$LOYALTYD" -c "$dir/main.conf" --listen "$dir/s.sock" 2>&1)
+is "$?" 1 "loyaltyd refuses to start with it"
+chmod 0640 "$dir/secrets.conf"
+out=$("$LOYALTYD" -c "$dir/main.conf" --check-config 2>&1)
+is "$out" "configuration OK" "mode 0640 is accepted"
+out=$("$LOYALTYD" -c "$dir/main.conf" --print-config 2>&1)
+like "$out" '# password = <set>' "--print-config shows the password is set"
+unlike "$out" 's3cret-value' "but never prints it"
+printf '[server]\nworkers = 2\n' >>"$dir/secrets.conf"
+out=$("$LOYALTYD" -c "$dir/main.conf" --check-config 2>&1)
+like "$out" 'server.workers does not belong in the secrets file' \
+	"only secrets belong in the secrets file"
+
+out=$("$LOYALTYD" --no-such-option 2>&1)
+is "$?" 2 "an unknown option exits 2"
+
+done_testing
