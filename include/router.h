@@ -35,7 +35,7 @@ struct route {
 struct route_match {
 	int		 index;		/* into the table; -1 when none */
 	int		 nparams;
-	const char	*name[ROUTE_MAX_PARAMS];
+	const char	*name[ROUTE_MAX_PARAMS];	/* into the pattern: ends at '}' */
 	const char	*value[ROUTE_MAX_PARAMS];	/* into valbuf */
 	char		 valbuf[512];
 	char		 allow[64];	/* for 405 */

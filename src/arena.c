@@ -16,7 +16,7 @@ struct block {
 	struct block	*next;
 	size_t		 size;
 	size_t		 used;
-	unsigned char	 data[];
+	unsigned char	 data[] __attribute__((aligned(ARENA_ALIGN)));
 };
 
 struct arena {

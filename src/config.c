@@ -252,6 +252,10 @@ config_parse(const char *name, const char *text, struct config *cfg,
 		*eq = '\0';
 		key = trim(s);
 		val = trim(eq + 1);
+		if (key[0] == '\0') {
+			add_error(errs, name, lineno, "missing key before '='");
+			continue;
+		}
 		if (section[0] == '\0') {
 			add_error(errs, name, lineno,
 			    "key \"%s\" outside of a [section]", key);

@@ -7,35 +7,6 @@
 #include "utf8.h"
 
 /*
- * True when a string literal in the raw text has an escaped NUL. A raw
- * NUL is refused before this; json-c would cut an object key at an escaped
- * one, so it must be caught on the text, not on the parsed tree.
- */
-static int
-has_escaped_nul(const char *s, size_t len)
-{
-	size_t	i;
-	int	in_string = 0;
-
-	for (i = 0; i < len; i++) {
-		if (!in_string) {
-			if (s[i] == '"')
-				in_string = 1;
-			continue;
-		}
-		if (s[i] == '"') {
-			in_string = 0;
-		} else if (s[i] == '\\' && i + 1 < len) {
-			if (s[i + 1] == 'u' && i + 5 < len &&
-			    memcmp(s + i + 2, "0000", 4) == 0)
-				return 1;
-			i++;	/* skip the escaped character */
-		}
-	}
-	return 0;
-}
-
-/*
  * Finds the first value that the grammar lets through but the API never
  * accepts: a string with an embedded NUL, or NaN or Infinity (json-c takes
  * them even in strict mode). Fills path with the field's dotted name and
@@ -82,6 +53,60 @@ find_bad_value(struct json_object *o, char *path, size_t pathlen)
 	return NULL;
 }
 
+/*
+ * What json-c lets through even in strict mode, found on the raw text:
+ * a single-quoted object key, a raw control character inside a string,
+ * nesting deeper than JSON_MAX_DEPTH. Returns the offending byte or -1.
+ * Also notes an escaped NUL anywhere: json-c would cut an object key at
+ * it, so keys can only be checked here, on the text.
+ */
+static long
+text_fault(const char *s, size_t len, const char **why, int *escaped_nul)
+{
+	size_t	i;
+	int	in_string = 0, depth = 0;
+
+	*escaped_nul = 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (in_string) {
+			if (c == '"')
+				in_string = 0;
+			else if (c == '\\') {
+				if (i + 5 < len && s[i + 1] == 'u' &&
+				    memcmp(s + i + 2, "0000", 4) == 0)
+					*escaped_nul = 1;
+				i++;
+			} else if (c < 0x20) {
+				*why = "control character in a string";
+				return (long)i;
+			}
+			continue;
+		}
+		switch (c) {
+		case '"':
+			in_string = 1;
+			break;
+		case '\'':
+			*why = "single quotes";
+			return (long)i;
+		case '[':
+		case '{':
+			if (++depth > JSON_MAX_DEPTH) {
+				*why = NULL;
+				return (long)i;
+			}
+			break;
+		case ']':
+		case '}':
+			depth--;
+			break;
+		}
+	}
+	return -1;
+}
+
 enum lerr
 json_parse_body(const char *body, size_t len, struct json_object **out,
     struct problem *pb, struct arena *a)
@@ -92,6 +117,7 @@ json_parse_body(const char *body, size_t len, struct json_object **out,
 	size_t			 end;
 	char			 path[256] = "";
 	const char		*bad;
+	int			 escaped_nul;
 
 	*out = NULL;
 	if (len == 0)
@@ -104,13 +130,32 @@ json_parse_body(const char *body, size_t len, struct json_object **out,
 	if ((end = utf8_check(body, len)) != len)
 		return problem_field(pb, a, LERR_BAD_REQUEST, "body",
 		    "invalid UTF-8 at byte %zu", end);
-	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL)
+	{
+		const char	*why;
+		long		 at = text_fault(body, len, &why, &escaped_nul);
+
+		if (at >= 0 && why == NULL)
+			return problem_field(pb, a, LERR_BAD_REQUEST, "body",
+			    "the JSON document is nested deeper than %d levels",
+			    JSON_MAX_DEPTH);
+		if (at >= 0)
+			return problem_field(pb, a, LERR_BAD_REQUEST, "body",
+			    "invalid JSON at byte %ld: %s", at, why);
+	}
+	if ((tok = json_tokener_new_ex(JSON_MAX_DEPTH + 1)) == NULL)
 		return problem_set(pb, a, LERR_INTERNAL, "out of memory");
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
 	    JSON_TOKENER_ALLOW_TRAILING_CHARS | JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, body, (int)len);
 	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
+	if (jerr == json_tokener_continue) {
+		/* A bare number or literal ends only at a delimiter. */
+		obj = json_tokener_parse_ex(tok, " ", 1);
+		jerr = json_tokener_get_error(tok);
+		end = jerr == json_tokener_success ? len :
+		    json_tokener_get_parse_end(tok);
+	} else
+		end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (jerr != json_tokener_success) {
 		json_object_put(obj);
@@ -138,7 +183,7 @@ json_parse_body(const char *body, size_t len, struct json_object **out,
 		return problem_field(pb, a, LERR_BAD_REQUEST,
 		    path[0] ? path : "body", "%s", bad);
 	}
-	if (has_escaped_nul(body, len)) {
+	if (escaped_nul) {
 		json_object_put(obj);
 		return problem_field(pb, a, LERR_BAD_REQUEST, "body",
 		    "an object key contains a NUL character");

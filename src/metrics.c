@@ -76,6 +76,8 @@ metrics_request(struct shm *s, int route, int method, int status,
 {
 	if (route < 0 || route >= METRIC_ROUTES)
 		route = 0;
+	if (method < 0 || method >= METRIC_METHODS)
+		method = METRIC_METHODS - 1;
 	ADD(&s->requests[route][method][metrics_status_index(status)], 1);
 	observe(&s->req_duration[route], seconds);
 }
