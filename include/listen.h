@@ -3,10 +3,11 @@
 #define LOYALTY_LISTEN_H
 
 /*
- * In order: systemd socket activation (LISTEN_PID/LISTEN_FDS), then fd 0
- * when it is a listening socket (spawn-fcgi), then binding addr, a path or
+ * In order: systemd socket activation (LISTEN_PID/LISTEN_FDS); binding
+ * cli_addr (--listen) when given; fd 0 when it is a listening socket
+ * (spawn-fcgi); binding cfg_addr (server.listen). An address is a path or
  * HOST:PORT. Returns the descriptor, or -1 with the reason logged.
  */
-int	listen_acquire(const char *addr);
+int	listen_acquire(const char *cli_addr, const char *cfg_addr);
 
 #endif

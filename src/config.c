@@ -25,7 +25,7 @@ const struct config_key config_keys[] = {
 	{ "server", "request_timeout", CFG_INT, OFF(request_timeout), "30", 1, 3600, R, "seconds" },
 	{ "server", "slow_request_ms", CFG_INT, OFF(slow_request_ms), "1000", 0, 3600000, R, "milliseconds, 0 = off" },
 	{ "server", "shutdown_timeout", CFG_INT, OFF(shutdown_timeout), "25", 1, 3600, R, "seconds" },
-	{ "server", "crash_limit", CFG_INT, OFF(crash_limit), "10", 1, 10000, R, "exits" },
+	{ "server", "crash_limit", CFG_INT, OFF(crash_limit), "10", 1, 64, R, "exits" },
 	{ "server", "crash_window", CFG_INT, OFF(crash_window), "60", 1, 86400, R, "seconds" },
 	{ "server", "max_body_bytes", CFG_INT, OFF(max_body_bytes), "1048576", 1024, 67108864, R, "bytes" },
 	{ "server", "secrets_file", CFG_STR, OFF(secrets_file), "", 0, 0, R, "path" },

@@ -109,7 +109,8 @@ drop(struct db *db, const char *why)
 {
 	if (db->conn == NULL)
 		return;
-	log_msg(LOG_WARN, "db_lost", "database connection lost: %s", why);
+	log_msg(LOG_WARN, "db_lost", "database connection lost: %.*s",
+	    (int)strcspn(why, "\n"), why);
 	PQfinish(db->conn);
 	db->conn = NULL;
 	db->next_try_ns = 0;	/* try again at once, then back off */

@@ -47,8 +47,8 @@ h_health_ready(struct request *req, struct response *res)
 	buf_init(&checks, req->arena);
 	buf_printf(&checks, "\"checks\":[{\"name\":\"database\",\"status\":"
 	    "\"%s\",\"latency_ms\":%.3f},{\"name\":\"schema\",\"status\":\"%s\","
-	    "\"expected\":%ld,\"found\":%ld}]", db_status, ms, schema_status,
-	    w->schema_expected, version);
+	    "\"latency_ms\":%.3f,\"expected\":%ld,\"found\":%ld}]", db_status,
+	    ms, schema_status, ms, w->schema_expected, version);
 	if (failing != NULL) {
 		req->problem.extra_json = buf_cstr(&checks);
 		if (e == LERR_DB_UNAVAILABLE)

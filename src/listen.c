@@ -123,8 +123,14 @@ bind_tcp(const char *addr)
 	return fd;
 }
 
+static int
+bind_addr(const char *addr)
+{
+	return addr[0] == '/' ? bind_unix(addr) : bind_tcp(addr);
+}
+
 int
-listen_acquire(const char *addr)
+listen_acquire(const char *cli_addr, const char *cfg_addr)
 {
 	int fd;
 
@@ -132,12 +138,13 @@ listen_acquire(const char *addr)
 		return fd;
 	if (fd == -2)
 		return -1;
-	if (addr == NULL || addr[0] == '\0') {
-		if (is_listening_socket(STDIN_FILENO))
-			return STDIN_FILENO;
-		log_msg(LOG_ERROR, "listen", "no listening socket: start under "
-		    "spawn-fcgi or systemd, or give --listen or server.listen");
-		return -1;
-	}
-	return addr[0] == '/' ? bind_unix(addr) : bind_tcp(addr);
+	if (cli_addr != NULL && cli_addr[0] != '\0')
+		return bind_addr(cli_addr);
+	if (is_listening_socket(STDIN_FILENO))
+		return STDIN_FILENO;
+	if (cfg_addr != NULL && cfg_addr[0] != '\0')
+		return bind_addr(cfg_addr);
+	log_msg(LOG_ERROR, "listen", "no listening socket: start under "
+	    "spawn-fcgi or systemd, or give --listen or server.listen");
+	return -1;
 }

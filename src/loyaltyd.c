@@ -15,7 +15,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: loyaltyd [-c FILE] [--listen PATH|HOST:PORT] "
-	    "[--check-config] [--print-config] [--version]\n");
+	    "[--check-config] [--print-config] [--version] [--help]\n");
 }
 
 /* The effective configuration, every key, as a file would say it. */
@@ -119,7 +119,7 @@ main(int argc, char *argv[])
 	}
 	if (log_open(cfg.log_file, cfg.log_level) == -1)
 		return 1;
-	if ((fd = listen_acquire(listen_addr ? listen_addr : cfg.listen)) == -1)
+	if ((fd = listen_acquire(listen_addr, cfg.listen)) == -1)
 		return 1;
 	rc = master_run(&cfg, path, fd);
 	explicit_bzero(&cfg, sizeof(cfg));

@@ -71,7 +71,7 @@ struct master {
 	struct shm		*shm;
 	uint32_t		 generation;
 	struct slot_note	 note[SB_SLOTS];
-	int64_t			 crash_at[64];	/* ring of recent crash times */
+	int64_t			 crash_at[64];	/* recent crash times; crash_limit <= 64 */
 	int			 ncrash;
 	int64_t			 respawn_after;	/* back-off after a crash */
 	int64_t			 reload_started;
@@ -132,8 +132,16 @@ spawn(struct master *m)
 		if (m->shm->slots[i].state == SLOT_FREE &&
 		    m->shm->slots[i].pid == 0)
 			break;
-	if (i == SB_SLOTS)
+	if (i == SB_SLOTS) {
+		static int64_t last;
+
+		if (mono_ns() - last > 5000000000LL) {
+			log_msg(LOG_WARN, "no_slot", "all %d scoreboard slots are "
+			    "taken (reloads faster than workers retire)", SB_SLOTS);
+			last = mono_ns();
+		}
 		return -1;
+	}
 	sl = &m->shm->slots[i];
 	memset(sl, 0, sizeof(*sl));
 	memset(&m->note[i], 0, sizeof(m->note[i]));
@@ -258,7 +266,7 @@ reap(struct master *m)
 			reason = RESTART_RELOAD;
 		else if (!abnormal && sl->exit_reason == RESTART_MAX_REQUESTS)
 			reason = RESTART_MAX_REQUESTS;
-		else if (!abnormal && (m->stopping || m->note[i].term_sent))
+		else if (!abnormal)	/* asked to leave, by us or someone */
 			reason = RESTART_NONE;
 		else
 			reason = RESTART_CRASH;
@@ -337,9 +345,7 @@ reload(struct master *m)
 		log_msg(LOG_WARN, "reload_kept", "a restart is needed to "
 		    "change: %s", kept);
 	explicit_bzero(&next, sizeof(next));
-	if (strcmp(m->cfg.log_file, "stderr") != 0)
-		log_open(m->cfg.log_file, m->cfg.log_level);
-	log_set_level(m->cfg.log_level);
+	log_open(m->cfg.log_file, m->cfg.log_level);
 	/* New workers first; the old ones go once the new ones accept. */
 	for (i = 0; i < SB_SLOTS; i++)
 		if (m->shm->slots[i].pid > 0)

@@ -107,7 +107,7 @@ static int
 loopback(const char *addr)
 {
 	if (addr == NULL || addr[0] == '\0')
-		return 1;	/* a unix-socket peer: this machine */
+		return 0;	/* nginx always sends it; without it, no trust */
 	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
 	    strncmp(addr, "::ffff:127.", 11) == 0;
 }
