@@ -72,7 +72,7 @@ http() {
 		-w '%{http_code}' "$@" "$(stack_url "$path")" 2>&1)
 	STATUS=${out: -3}
 	HEADERS=${out%???}
-	BODY=$(cat "$HARNESS_DIR/body" 2>/dev/null)
+	BODY=$(tr -d '\0' <"$HARNESS_DIR/body" 2>/dev/null)
 }
 
 # header NAME: the value of a response header of the last http call.
