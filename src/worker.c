@@ -1,10 +1,13 @@
 /* worker.c — a prefork worker: accept, dispatch, respond, repeat. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -27,7 +30,6 @@ on_stop(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
-	FCGX_ShutdownPending();
 }
 
 static void
@@ -39,8 +41,8 @@ on_reopen(int sig)
 
 /*
  * Installed before FCGX_Init, so libfcgi keeps its hands off SIGPIPE and
- * SIGUSR1, and without SA_RESTART, so a signal breaks a blocked accept.
- * The reload signal belongs to the master: a worker is replaced instead.
+ * SIGUSR1. The reload signal belongs to the master: a worker is replaced
+ * instead. Handlers only set flags; they run only inside wait_for_client().
  */
 static void
 install_signals(void)
@@ -61,10 +63,14 @@ install_signals(void)
 	sigaction(SIGCHLD, &sa, NULL);
 }
 
-/* Signals wait while a request runs: libfcgi fails its I/O once a
- * shutdown is pending, which would cut off the response in flight. */
+/*
+ * The worker's signals stay blocked except while it waits in ppoll() for
+ * a connection, so a stop or a log reopen never lands inside libfcgi: it
+ * would cut a request in flight, and libfcgi's own accept, interrupted
+ * after accepting, drops the connection and can spin on it.
+ */
 static void
-block_signals(int block)
+block_signals(sigset_t *unblocked)
 {
 	sigset_t set;
 
@@ -72,7 +78,38 @@ block_signals(int block)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
-	sigprocmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+	sigprocmask(SIG_BLOCK, &set, unblocked);
+	sigdelset(unblocked, SIGTERM);
+	sigdelset(unblocked, SIGINT);
+	sigdelset(unblocked, SIGUSR1);
+}
+
+/*
+ * Waits for a connection with signals unblocked and accepts it. The
+ * listening socket is non-blocking, shared by all workers: one that loses
+ * the race for a connection goes back to waiting. Returns the connection,
+ * or -1 when a signal or a lost race woke us (the caller checks its flags).
+ */
+static int
+wait_for_client(int listen_fd, const sigset_t *unblocked)
+{
+	struct pollfd	pfd = { .fd = listen_fd, .events = POLLIN };
+	int		fd;
+
+	if (ppoll(&pfd, 1, NULL, unblocked) == -1) {
+		if (errno != EINTR) {
+			log_msg(LOG_ERROR, "accept", "poll: %s", strerror(errno));
+			usleep(100000);
+		}
+		return -1;
+	}
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR && errno != ECONNABORTED) {
+		log_msg(LOG_ERROR, "accept", "accept: %s", strerror(errno));
+		usleep(100000);
+	}
+	return fd;
 }
 
 static const char *
@@ -376,12 +413,13 @@ worker_main(const struct config *cfg, struct shm *shm, int slot,
 	struct worker	w;
 	FCGX_Request	fr;
 	struct arena	*a;
+	sigset_t	 unblocked;
 	long		 limit, served = 0;
-	int		 reason = RESTART_NONE;
+	int		 reason = RESTART_NONE, flags;
 
 	log_set_role("worker");
 	install_signals();
-	block_signals(1);
+	block_signals(&unblocked);
 	memset(&w, 0, sizeof(w));
 	w.cfg = cfg;
 	w.shm = shm;
@@ -393,32 +431,41 @@ worker_main(const struct config *cfg, struct shm *shm, int slot,
 		_exit(70);
 	}
 	a = arena_new(16 * 1024);
-	FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+	/* libfcgi never accepts: it is handed each connection (listen -1). */
+	FCGX_InitRequest(&fr, -1, 0);
+	flags = fcntl(listen_fd, F_GETFL);
+	if (flags == -1 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) == -1)
+		log_msg(LOG_ERROR, "worker_init", "O_NONBLOCK on the listening "
+		    "socket: %s", strerror(errno));
 	(void)worker_verify_startup(&w);
 	limit = recycle_after(cfg);
 
 	while (!stop_flag) {
-		int rc;
+		int conn;
 
 		if (reopen_flag) {
 			reopen_flag = 0;
 			log_reopen();
 		}
 		STORE(&w.slot->state, SLOT_IDLE);
-		block_signals(0);
-		rc = stop_flag ? -1 : FCGX_Accept_r(&fr);
-		block_signals(1);
-		if (rc < 0) {
-			if (stop_flag)
-				break;
-			if (errno != EINTR) {
-				log_msg(LOG_ERROR, "accept", "accept failed: %s",
-				    strerror(errno));
-				usleep(100000);
-			}
+		if ((conn = wait_for_client(listen_fd, &unblocked)) == -1)
+			continue;
+		/* From here the request is timed: a client that connects and
+		 * stalls is cut off by request_timeout like any other. */
+		STORE(&w.slot->route, 0);
+		STORE(&w.slot->req_start_ns, mono_ns());
+		STORE(&w.slot->state, SLOT_BUSY);
+		fr.ipcFd = conn;
+		fr.keepConnection = 1;	/* so FCGX_Accept_r keeps conn */
+		if (FCGX_Accept_r(&fr) < 0) {
+			/* not a FastCGI request: libfcgi closed conn */
+			STORE(&w.slot->req_start_ns, 0);
 			continue;
 		}
 		handle(&w, &fr, a);
+		/* One request per connection (no fastcgi_keep_conn). */
+		if (fr.ipcFd >= 0)
+			FCGX_Free(&fr, 1);
 		arena_reset(a);
 		if (limit > 0 && ++served >= limit) {
 			reason = RESTART_MAX_REQUESTS;
