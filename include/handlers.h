@@ -17,6 +17,7 @@ enum lerr	h_status(struct request *, struct response *);
 /* h_test.c: only in builds for the black-box tests. */
 enum lerr	h_test_sleep(struct request *, struct response *);
 enum lerr	h_test_echo(struct request *, struct response *);
+enum lerr	h_test_db(struct request *, struct response *);
 #endif
 
 #endif

@@ -3,8 +3,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "db.h"
 #include "handlers.h"
 #include "json.h"
+#include "worker.h"
 
 /* GET /_test/sleep?ms=N: holds the worker busy, for timeout tests. */
 enum lerr
@@ -25,6 +27,21 @@ h_test_sleep(struct request *req, struct response *res)
 		;
 	response_json(res, 200);
 	buf_printf(&res->body, "{\"slept_ms\":%ld}\n", n);
+	return LERR_OK;
+}
+
+/* GET /_test/db: one statement, as every database route will run them. */
+enum lerr
+h_test_db(struct request *req, struct response *res)
+{
+	PGresult	*r;
+	enum lerr	 e;
+
+	if ((e = db_query(req->worker->db, "SELECT 1", 0, NULL, &r)) != LERR_OK)
+		return e;
+	PQclear(r);
+	response_json(res, 200);
+	buf_puts(&res->body, "{\"db\":\"ok\"}\n");
 	return LERR_OK;
 }
 

@@ -18,7 +18,7 @@ const struct route routes[] = {
 #ifdef LOYALTY_TEST_ENDPOINTS
 	{ "GET", "/_test/sleep", h_test_sleep, ACCESS_ANYONE, 0 },
 	{ "POST", "/_test/echo", h_test_echo, ACCESS_ANYONE, ROUTE_JSON },
-	{ "GET", "/_test/db", h_health_ready, ACCESS_ANYONE, ROUTE_DB },
+	{ "GET", "/_test/db", h_test_db, ACCESS_ANYONE, ROUTE_DB },
 #endif
 };
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

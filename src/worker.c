@@ -280,6 +280,13 @@ render_problem(struct request *req, struct response *res, enum lerr e)
 
 	if (req->problem.code == LERR_OK)
 		req->problem.code = e;
+	if (req->problem.code == LERR_DB_UNAVAILABLE) {
+		if (req->problem.detail == NULL)
+			req->problem.detail = "the database cannot be reached; "
+			    "try again shortly";
+		if (req->problem.retry_after == 0)
+			req->problem.retry_after = db_retry_after(req->worker->db);
+	}
 	info = lerr_info(req->problem.code);
 	res->status = info->status;
 	res->content_type = "application/problem+json";

@@ -35,6 +35,8 @@ for ((i = 0; i < 4; i++)); do
 	db+="$STATUS "
 	[[ $(header Retry-After) =~ ^[1-9][0-9]*$ ]] || retry_db+="[$(header Retry-After)] "
 	[[ $(header Content-Type) == application/problem+json* ]] || types+="[$(header Content-Type)] "
+	[ "$(jq_get "$BODY" type)" = urn:loyalty:problem:database-unavailable ] ||
+		slugs+="[$(jq_get "$BODY" type)] "
 	http GET /health/live
 	live+="$STATUS "
 done
@@ -47,6 +49,7 @@ is "$(jq_get "$ready_body" checks.0.status)" fail "/health/ready: database check
 is "$db" "503 503 503 503 " "database down: GET /_test/db answers 503 (4 times)"
 is "$retry_db" '' "/_test/db: every 503 has a Retry-After of whole seconds"
 is "$types" '' "/_test/db: every 503 is a problem+json document"
+is "${slugs:-}" '' "/_test/db: every 503 is of type database-unavailable"
 is "$live" "200 200 200 200 " "database down: GET /health/live still answers 200"
 
 # 3 s more of outage under steady traffic: the workers' reconnect back-off
