@@ -409,12 +409,15 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 	m->cfg = *cfg;
 	m->config_path = config_path;
 	m->listen_fd = listen_fd;
-	if ((m->shm = shm_create()) == NULL)
+	if ((m->shm = shm_create()) == NULL) {
+		free(m);
 		return 1;
+	}
 	m->shm->master_pid = getpid();
 	m->shm->master_started_ns = mono_ns();
 	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
 		log_msg(LOG_ERROR, "pipe", "pipe2: %s", strerror(errno));
+		free(m);
 		return 1;
 	}
 	install_signals();
@@ -476,5 +479,6 @@ master_run(struct config *cfg, const char *config_path, int listen_fd)
 				break;
 	}
 	log_msg(LOG_INFO, "exit", "loyaltyd master exiting with status %d", rc);
+	free(m);
 	return rc;
 }

@@ -2,8 +2,7 @@
 # loyaltyd finds its socket three ways: fd 0 from spawn-fcgi (every other
 # test), systemd socket activation, and binding --listen itself.
 . "$(dirname "$0")/lib/harness.sh"
-HARNESS_DIR=$(mktemp -d /tmp/loyalty-t.XXXXXX)
-trap harness_down EXIT
+harness_dir
 stack_init "$HARNESS_DIR" && stack_pg_start && stack_createdb &&
 	stack_write_config log.file=stderr && stack_migrate >/dev/null ||
 	{ fail "the database starts"; exit 1; }
@@ -46,14 +45,16 @@ is "$STOPPED" 0 "SIGTERM: exit 0"
 
 # systemd-socket-activate passes the socket as fd 3 with LISTEN_FDS=1.
 sock=$HARNESS_DIR/run/activated.sock
+# It passes on only the environment it is told to: the sanitizer settings.
 run_daemon "$HARNESS_DIR/log/activated.log" systemd-socket-activate -l "$sock" \
-	"$LOYALTYD" -c "$STACK_CONF"
+	-E ASAN_OPTIONS -E UBSAN_OPTIONS "$LOYALTYD" -c "$STACK_CONF"
 wait_for 10 test -S "$sock"
 like "$(ask "$sock")" 'Status: 200' "systemd socket activation (LISTEN_FDS) serves"
 like "$(cat "$HARNESS_DIR/log/activated.log")" '"event":"start"' \
 	"the daemon started on the first connection"
 stop_daemon
-is "$STOPPED" 0 "SIGTERM: exit 0"
+is "$STOPPED" 0 "SIGTERM: exit 0" ||
+	diag "$(tail -n 20 "$HARNESS_DIR/log/activated.log")"
 
 out=$("$LOYALTYD" -c "$STACK_CONF" </dev/null 2>&1)
 is "$?" 1 "with no socket to take or bind, loyaltyd exits 1"

@@ -2,8 +2,7 @@
 # loyaltyctl migrate: numbered files, once each, in order, tracked with
 # checksums, under an advisory lock; the roles it creates are safe.
 . "$(dirname "$0")/lib/harness.sh"
-HARNESS_DIR=$(mktemp -d /tmp/loyalty-t.XXXXXX)
-trap harness_down EXIT
+harness_dir
 stack_init "$HARNESS_DIR" && stack_pg_start && stack_createdb &&
 	stack_write_config || { fail "the database starts"; exit 1; }
 sql=$HARNESS_DIR/sql

@@ -5,6 +5,8 @@
 #   harness_up [section.key=value ...]   PostgreSQL, migrations, loyaltyd
 #                                        and nginx in a fresh temp dir;
 #                                        everything stops on exit
+#   harness_dir                          just the temp dir, its clean-up
+#                                        and the sanitizer settings
 #   http METHOD PATH [curl args]          sets STATUS, BODY, HEADERS
 #   jq_get JSON EXPR                      a value out of a JSON document
 #   master_pid / worker_pids              processes of the running daemon
@@ -46,14 +48,23 @@ harness_down() {
 	exit "$rc"
 }
 
-harness_up() {
+# harness_dir: the temp dir of this file, cleaned up on exit, and the
+# sanitizer settings for every program started from here. Tests that build
+# their own stack (not harness_up) call it first.
+harness_dir() {
 	HARNESS_DIR=$(mktemp -d /tmp/loyalty-t.XXXXXX)
 	trap harness_down EXIT
 	trap 'exit 130' INT TERM
 	if [ -n "${LOYALTY_SANITIZE:-}" ]; then
+		# Leaks at exit are not reported: the master and workers end by
+		# exit() with their one-time allocations still held, on purpose.
 		export ASAN_OPTIONS="log_path=$HARNESS_DIR/log/sanitizer:detect_leaks=0:abort_on_error=0"
 		export UBSAN_OPTIONS="log_path=$HARNESS_DIR/log/sanitizer:print_stacktrace=1"
 	fi
+}
+
+harness_up() {
+	harness_dir
 	stack_init "$HARNESS_DIR" &&
 		stack_pg_start &&
 		stack_createdb &&

@@ -34,6 +34,7 @@ fail() {
 	TAP_FAILED=$((TAP_FAILED + 1))
 	printf 'not ok %d - %s\n' "$TAP_N" "$1"
 	[ $# -lt 2 ] || diag "$2"
+	return 1
 }
 
 check() {
