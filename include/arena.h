@@ -36,6 +36,8 @@ void	buf_init(struct buf *, struct arena *);
 void	buf_append(struct buf *, const char *, size_t);
 void	buf_puts(struct buf *, const char *);
 void	buf_putc(struct buf *, char);
+/* Decimal digits of v, without printf (on every response's path). */
+void	buf_put_ulong(struct buf *, unsigned long);
 void	buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	buf_vprintf(struct buf *, const char *, va_list)

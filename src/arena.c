@@ -201,6 +201,18 @@ buf_putc(struct buf *b, char c)
 }
 
 void
+buf_put_ulong(struct buf *b, unsigned long v)
+{
+	char	 digits[24], *p = digits + sizeof(digits);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	buf_append(b, p, (size_t)(digits + sizeof(digits) - p));
+}
+
+void
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list	cp;

@@ -16,9 +16,18 @@
 enum lerr
 h_health_live(struct request *req, struct response *res)
 {
+	static char	body[64];
+	static int	body_pid = -1;
+	static size_t	body_len;
+	int		pid = (int)req->worker->slot->pid;
+
+	if (pid != body_pid) {
+		body_len = (size_t)snprintf(body, sizeof(body),
+		    "{\"status\":\"ok\",\"pid\":%d}\n", pid);
+		body_pid = pid;
+	}
 	response_json(res, 200);
-	buf_printf(&res->body, "{\"status\":\"ok\",\"pid\":%d}\n",
-	    (int)req->worker->slot->pid);
+	buf_append(&res->body, body, body_len);
 	return LERR_OK;
 }
 

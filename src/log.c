@@ -91,6 +91,13 @@ raw_str(struct logline *l, const char *s)
 	raw(l, s, strlen(s));
 }
 
+/* Bytes that quoted() copies as they are. */
+static int
+plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 /* A JSON string; cut short rather than overflow, always closed. */
 static void
 quoted(struct logline *l, const char *s)
@@ -103,11 +110,23 @@ quoted(struct logline *l, const char *s)
 		return;
 	}
 	l->buf[l->len++] = '"';
-	for (; *s != '\0'; s++) {
+	while (*s != '\0') {
 		unsigned char	c = (unsigned char)*s;
 		char		esc[6];
-		size_t		n = 1;
+		size_t		n = 1, run;
 
+		if (plain(c)) {
+			for (run = 1; plain((unsigned char)s[run]); run++)
+				;
+			if (l->len + run + 1 > limit)
+				run = limit - 1 - l->len;
+			memcpy(l->buf + l->len, s, run);
+			l->len += run;
+			s += run;
+			if (l->len + 1 >= limit)
+				break;
+			continue;
+		}
 		esc[0] = (char)c;
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\', esc[1] = (char)c, n = 2;
@@ -121,16 +140,39 @@ quoted(struct logline *l, const char *s)
 			break;
 		memcpy(l->buf + l->len, esc, n);
 		l->len += n;
+		s++;
 	}
 	l->buf[l->len++] = '"';
+}
+
+/* Decimal digits of v into the end of buf; returns where they start. */
+static char *
+fmt_ull(char *end, unsigned long long v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return end;
+}
+
+static void
+two(char *p, int v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
 }
 
 void
 log_begin(struct logline *l, enum log_level level, const char *event)
 {
+	/* "{"time":"YYYY-MM-DDTHH:MM:SS." for the current second. */
+	static time_t	cached_sec = -1;
+	static char	prefix[96];
 	struct timespec	ts;
 	struct tm	tm;
-	char		tbuf[160];
+	char		ms[3];
+	long		msec;
 
 	l->len = 0;
 	l->full = 0;
@@ -138,12 +180,22 @@ log_begin(struct logline *l, enum log_level level, const char *event)
 	if (l->skip)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(tbuf, sizeof(tbuf),
-	    "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\"",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level_names[level]);
-	raw_str(l, tbuf);
+	if (ts.tv_sec != cached_sec) {
+		gmtime_r(&ts.tv_sec, &tm);
+		snprintf(prefix, sizeof(prefix),
+		    "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec);
+		cached_sec = ts.tv_sec;
+	}
+	raw_str(l, prefix);
+	msec = ts.tv_nsec / 1000000;
+	ms[0] = (char)('0' + msec / 100);
+	two(ms + 1, (int)(msec % 100));
+	raw(l, ms, 3);
+	raw_str(l, "Z\",\"level\":\"");
+	raw_str(l, level_names[level]);
+	raw(l, "\"", 1);
 	log_str(l, "event", event);
 	log_str(l, "process", log_role);
 	log_int(l, "pid", (long long)getpid());
@@ -179,23 +231,30 @@ log_str(struct logline *l, const char *key, const char *val)
 void
 log_int(struct logline *l, const char *key, long long val)
 {
-	char	num[32];
+	char	num[32], *p;
 	size_t	start = l->len;
+	unsigned long long u;
 
 	if (l->skip)
 		return;
 	raw(l, ",", 1);
 	quoted(l, key);
-	snprintf(num, sizeof(num), ":%lld", val);
-	raw_str(l, num);
+	u = val < 0 ? 0ULL - (unsigned long long)val : (unsigned long long)val;
+	p = fmt_ull(num + sizeof(num), u);
+	if (val < 0)
+		*--p = '-';
+	*--p = ':';
+	raw(l, p, (size_t)(num + sizeof(num) - p));
 	field_done(l, start);
 }
 
 void
 log_num(struct logline *l, const char *key, double val)
 {
-	char	num[48];
+	char	num[48], *p;
 	size_t	start = l->len;
+	unsigned long long	thousandths;
+	int	neg;
 
 	if (l->skip)
 		return;
@@ -203,8 +262,26 @@ log_num(struct logline *l, const char *key, double val)
 	quoted(l, key);
 	if (!isfinite(val))
 		val = 0;
-	snprintf(num, sizeof(num), ":%.3f", val);
-	raw_str(l, num);
+	neg = val < 0;
+	if (neg)
+		val = -val;
+	if (val >= 1e15) {	/* beyond exact thousandths: printf */
+		snprintf(num, sizeof(num), ":%s%.3f", neg ? "-" : "", val);
+		raw_str(l, num);
+		field_done(l, start);
+		return;
+	}
+	thousandths = (unsigned long long)llround(val * 1000);
+	p = num + sizeof(num);
+	*--p = (char)('0' + thousandths % 10);
+	*--p = (char)('0' + thousandths / 10 % 10);
+	*--p = (char)('0' + thousandths / 100 % 10);
+	*--p = '.';
+	p = fmt_ull(p, thousandths / 1000);
+	if (neg && thousandths != 0)
+		*--p = '-';
+	*--p = ':';
+	raw(l, p, (size_t)(num + sizeof(num) - p));
 	field_done(l, start);
 }
 

@@ -259,14 +259,21 @@ write_response(FCGX_Request *fr, const struct request *req,
 	int		i;
 
 	buf_init(&h, req->arena);
-	buf_printf(&h, "Status: %d\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\nX-Request-Id: %s\r\n"
-	    "Cache-Control: no-store\r\n", res->status,
-	    res->content_type ? res->content_type : "application/json",
-	    res->body.len, req->request_id);
-	for (i = 0; i < res->nheaders; i++)
-		buf_printf(&h, "%s: %s\r\n", res->headers[i].name,
-		    res->headers[i].value);
+	buf_puts(&h, "Status: ");
+	buf_put_ulong(&h, (unsigned long)res->status);
+	buf_puts(&h, "\r\nContent-Type: ");
+	buf_puts(&h, res->content_type ? res->content_type : "application/json");
+	buf_puts(&h, "\r\nContent-Length: ");
+	buf_put_ulong(&h, res->body.len);
+	buf_puts(&h, "\r\nX-Request-Id: ");
+	buf_puts(&h, req->request_id);
+	buf_puts(&h, "\r\nCache-Control: no-store\r\n");
+	for (i = 0; i < res->nheaders; i++) {
+		buf_puts(&h, res->headers[i].name);
+		buf_puts(&h, ": ");
+		buf_puts(&h, res->headers[i].value);
+		buf_puts(&h, "\r\n");
+	}
 	buf_puts(&h, "\r\n");
 	FCGX_PutStr(h.data, (int)h.len, fr->out);
 	if (res->body.len > 0 && strcmp(req->method, "HEAD") != 0)

@@ -360,6 +360,24 @@ test_buf_json_strn_stops_at_the_given_length(void **state)
 	    "\"\\ufffd\\ufffd\"");
 }
 
+static void
+test_buf_put_ulong_writes_decimal_digits(void **state)
+{
+	struct buf	b;
+	char		want[64];
+
+	buf_init(&b, *state);
+	buf_put_ulong(&b, 0);
+	buf_putc(&b, ' ');
+	buf_put_ulong(&b, 200);
+	buf_putc(&b, ' ');
+	buf_put_ulong(&b, 1048576);
+	buf_putc(&b, ' ');
+	buf_put_ulong(&b, (unsigned long)-1);
+	snprintf(want, sizeof(want), "0 200 1048576 %lu", (unsigned long)-1);
+	assert_string_equal(buf_cstr(&b), want);
+}
+
 #define T(fn)	cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -382,6 +400,7 @@ main(void)
 		T(test_buf_json_str_keeps_valid_multibyte_utf8),
 		T(test_buf_json_str_of_null_is_null_literal),
 		T(test_buf_json_strn_stops_at_the_given_length),
+		T(test_buf_put_ulong_writes_decimal_digits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
