@@ -377,7 +377,9 @@ config_apply_reload(struct config *cur, const struct config *next,
 		char *dst = (char *)cur + k->offset;
 		const char *src = (const char *)next + k->offset;
 
-		if (memcmp(dst, src, size) == 0)
+		/* A string ends at its NUL: what follows is an older value. */
+		if (k->type == CFG_STR ? strcmp(dst, src) == 0 :
+		    memcmp(dst, src, size) == 0)
 			continue;
 		if (k->flags & CFG_RELOAD) {
 			memcpy(dst, src, size);

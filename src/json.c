@@ -179,6 +179,8 @@ json_parse_body(const char *body, size_t len, struct json_object **out,
 		}
 	}
 	if ((bad = find_bad_value(obj, path, sizeof(path))) != NULL) {
+		/* A long path is cut short, maybe inside a character. */
+		path[utf8_check(path, strlen(path))] = '\0';
 		json_object_put(obj);
 		return problem_field(pb, a, LERR_BAD_REQUEST,
 		    path[0] ? path : "body", "%s", bad);
