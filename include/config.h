@@ -31,10 +31,23 @@ struct config {
 	long	db_connect_timeout;
 	long	db_statement_timeout_ms;
 	long	db_reconnect_max_ms;
+	char	db_admin_os_user[CONFIG_STR_MAX];
 	char	db_password[CONFIG_STR_MAX];	/* secrets file only */
+	char	db_admin_password[CONFIG_STR_MAX];	/* secrets file only */
 	/* [log] */
 	char	log_file[CONFIG_STR_MAX];
 	long	log_level;			/* enum log_level */
+	/* [backup], [check], [maintenance]: loyaltyctl only */
+	char	backup_dir[CONFIG_STR_MAX];
+	long	backup_keep_days;
+	long	backup_keep_min;
+	long	backup_min_free_mb;
+	long	check_connections_percent;
+	long	check_long_transaction_s;
+	long	check_replication_lag_s;
+	long	check_backup_max_age_h;
+	long	maint_reindex_bloat_percent;
+	long	maint_reindex_min_kb;
 };
 
 enum config_type { CFG_INT, CFG_STR, CFG_LEVEL };

@@ -37,9 +37,21 @@ const struct config_key config_keys[] = {
 	{ "database", "connect_timeout", CFG_INT, OFF(db_connect_timeout), "5", 1, 60, R, "seconds" },
 	{ "database", "statement_timeout_ms", CFG_INT, OFF(db_statement_timeout_ms), "5000", 0, 3600000, R, "milliseconds, 0 = none" },
 	{ "database", "reconnect_max_ms", CFG_INT, OFF(db_reconnect_max_ms), "2000", 100, 60000, R, "milliseconds" },
+	{ "database", "admin_os_user", CFG_STR, OFF(db_admin_os_user), "", 0, 0, R, "system user" },
 	{ "database", "password", CFG_STR, OFF(db_password), "", 0, 0, R | CFG_SECRET, "secret" },
+	{ "database", "admin_password", CFG_STR, OFF(db_admin_password), "", 0, 0, R | CFG_SECRET, "secret" },
 	{ "log", "file", CFG_STR, OFF(log_file), "/var/log/loyalty/loyaltyd.log", 0, 0, R, "path or stderr" },
 	{ "log", "level", CFG_LEVEL, OFF(log_level), "info", 0, 0, R, "debug, info, warn, error" },
+	{ "backup", "dir", CFG_STR, OFF(backup_dir), "/var/backups/loyalty", 0, 0, R, "directory" },
+	{ "backup", "keep_days", CFG_INT, OFF(backup_keep_days), "14", 1, 3650, R, "days" },
+	{ "backup", "keep_min", CFG_INT, OFF(backup_keep_min), "7", 1, 1000, R, "backups" },
+	{ "backup", "min_free_mb", CFG_INT, OFF(backup_min_free_mb), "256", 0, 1048576, R, "MiB" },
+	{ "check", "connections_percent", CFG_INT, OFF(check_connections_percent), "80", 1, 100, R, "percent of max_connections" },
+	{ "check", "long_transaction_s", CFG_INT, OFF(check_long_transaction_s), "300", 1, 86400, R, "seconds" },
+	{ "check", "replication_lag_s", CFG_INT, OFF(check_replication_lag_s), "60", 1, 86400, R, "seconds" },
+	{ "check", "backup_max_age_h", CFG_INT, OFF(check_backup_max_age_h), "26", 0, 8760, R, "hours, 0 = not checked" },
+	{ "maintenance", "reindex_bloat_percent", CFG_INT, OFF(maint_reindex_bloat_percent), "30", 1, 100, R, "percent" },
+	{ "maintenance", "reindex_min_kb", CFG_INT, OFF(maint_reindex_min_kb), "1024", 0, 104857600, R, "KiB" },
 };
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
 

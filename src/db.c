@@ -54,6 +54,9 @@ db_conninfo(const struct config *cfg, const char *user, const char *appname,
 	kv(ci, len, "user", user);
 	if (cfg->db_password[0] != '\0' && strcmp(user, cfg->db_user) == 0)
 		kv(ci, len, "password", cfg->db_password);
+	else if (cfg->db_admin_password[0] != '\0' &&
+	    strcmp(user, cfg->db_admin_user) == 0)
+		kv(ci, len, "password", cfg->db_admin_password);
 	snprintf(num, sizeof(num), "%ld", cfg->db_connect_timeout);
 	kv(ci, len, "connect_timeout", num);
 	kv(ci, len, "application_name", appname);
