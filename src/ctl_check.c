@@ -41,6 +41,10 @@ static const char SQL_CONNECTIONS[] =
     "SELECT count(*) FILTER (WHERE backend_type = 'client backend'), "
     "current_setting('max_connections')::int FROM pg_stat_activity";
 
+static const char SQL_APP_SESSIONS[] =
+    "SELECT count(*) FROM pg_stat_activity WHERE usename = $1 "
+    "AND datname = $2";
+
 /* Never the query text: it can hold passwords and customers' data. */
 static const char SQL_LONG_TRANSACTIONS[] =
     "SELECT pid, coalesce(usename, ''), coalesce(application_name, ''), "
@@ -231,19 +235,56 @@ check_connectivity(const struct ctl *ctl, struct report *r)
 }
 
 /* The role loyaltyd connects as can log in with what the config gives. */
+/*
+ * 1 when a refused login was peer authentication on a local socket:
+ * only the system user of the role's name passes it, and that is
+ * loyaltyd's user, not ours.
+ */
+static int
+refused_by_peer(const struct ctl *ctl, const char *libpq_message)
+{
+	return ctl->cfg.db_host[0] == '/' &&
+	    strstr(libpq_message, "Peer authentication failed") != NULL;
+}
+
+/*
+ * Sessions of database.user prove loyaltyd can log in. Without any, a
+ * login of our own: over a local socket with peer authentication (Debian's
+ * default) only the system user of that name can log in as the role, so a
+ * refusal there is no sign of trouble and is reported as info.
+ */
 static void
-check_app_login(const struct ctl *ctl, struct report *r)
+check_app_login(PGconn *admin, const struct ctl *ctl, struct report *r)
 {
 	const char	*user = ctl->cfg.db_user;
-	PGconn		*c = connect_as(ctl, user);
+	const char	*params[2] = { user, ctl->cfg.db_name };
+	PGconn		*c;
+	PGresult	*res;
 	char		 msg[512];
+	long		 n;
 
-	if (c == NULL || PQstatus(c) != CONNECTION_OK)
-		say(r, ST_PROBLEM, "app_login", "role %s (database.user) "
-		    "cannot log in: %s", user, pq_message(c, msg, sizeof(msg)));
-	else
+	if ((res = query(admin, r, "app_login", SQL_APP_SESSIONS, 2,
+	    params)) == NULL)
+		return;
+	n = atol(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (n > 0) {
+		say(r, ST_OK, "app_login", "role %s (database.user) has %ld "
+		    "sessions open: loyaltyd is connected", user, n);
+		return;
+	}
+	c = connect_as(ctl, user);
+	if (c != NULL && PQstatus(c) == CONNECTION_OK)
 		say(r, ST_OK, "app_login", "role %s (database.user) can log "
 		    "in", user);
+	else if (refused_by_peer(ctl, pq_message(c, msg, sizeof(msg))))
+		say(r, ST_INFO, "app_login", "role %s (database.user) has no "
+		    "session open and peer authentication admits only "
+		    "loyaltyd's own system user as it, so it was not tried "
+		    "(/health/ready shows loyaltyd's login)", user);
+	else
+		say(r, ST_PROBLEM, "app_login", "role %s (database.user) "
+		    "cannot log in: %s", user, msg);
 	PQfinish(c);
 }
 
@@ -549,7 +590,7 @@ run_checks(const struct ctl *ctl, struct report *r)
 		return;
 	/* Before the second login, whose backend may linger as it exits. */
 	check_connections(c, ctl, r);
-	check_app_login(ctl, r);
+	check_app_login(c, ctl, r);
 	check_long_transactions(c, ctl, r);
 	dbsize = check_sizes(c, r);
 	check_replication(c, ctl, r);

@@ -6,9 +6,18 @@ LOYALTYD=${LOYALTYD:-$(dirname "$0")/../build/loyaltyd}
 dir=$(mktemp -d /tmp/loyalty-t.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 
-out=$("$LOYALTYD" -c "$(dirname "$0")/../etc/loyalty.conf" --check-config 2>&1)
-is "$?" 0 "the shipped example configuration passes"
+# The shipped file names /etc/loyalty/secrets.conf, which the package writes
+# at install; here a fresh one from loyaltyctl gen-secrets stands in.
+LOYALTYCTL=${LOYALTYCTL:-$(dirname "$0")/../build/loyaltyctl}
+"$LOYALTYCTL" gen-secrets --output "$dir/secrets.conf" >/dev/null
+sed "s|^secrets_file = /etc/loyalty/secrets.conf\$|secrets_file = $dir/secrets.conf|" \
+	"$(dirname "$0")/../etc/loyalty.conf" >"$dir/shipped.conf"
+out=$("$LOYALTYD" -c "$dir/shipped.conf" --check-config 2>&1)
+is "$?" 0 "the shipped example configuration passes, with a secrets file from gen-secrets"
 is "$out" "configuration OK" "and says so"
+out=$("$LOYALTYD" -c "$(dirname "$0")/../etc/loyalty.conf" --check-config 2>&1)
+is "$?" 1 "without its secrets file it does not"
+like "$out" '/etc/loyalty/secrets.conf' "and names the file"
 
 cat >"$dir/bad.conf" <<'CONF'
 # a comment

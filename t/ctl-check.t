@@ -100,6 +100,14 @@ like "$out" 'PROBLEM app_login: role loyalty \(database.user\) cannot log in: .*
 	"with libpq's reason"
 q 'ALTER ROLE loyalty LOGIN'
 
+# With loyaltyd connected, its sessions prove the role logs in.
+stack_daemon_start || fail "loyaltyd starts"
+wait_for 10 bash -c "[ \"\$(q \"SELECT count(*) FROM pg_stat_activity WHERE usename = 'loyalty'\")\" -gt 0 ]"
+out=$(ctl check 2>&1)
+like "$out" 'ok app_login: role loyalty \(database.user\) has [0-9]+ sessions open: loyaltyd is connected' \
+	"loyaltyd's own sessions prove the application role logs in"
+stack_daemon_stop >/dev/null 2>&1
+
 # Backups: a missing directory, no room, none at all, too old, not checked.
 conf backup.dir="$HARNESS_DIR/nowhere"
 out=$(ctl check 2>&1)

@@ -250,6 +250,7 @@ test_config_load_accepts_the_shipped_example(void **state)
 	fclose(f);
 	text[n] = '\0';
 	config_defaults(&cfg);
+	memset(&errs, 0, sizeof(errs));
 	if (config_parse(path, text, &cfg, &errs, 0) != 0)
 		fail_msg("%s: %s", path, errs.n ? errs.msg[0] : "?");
 	assert_int_equal(errs.n, 0);
