@@ -94,7 +94,8 @@ check_bounds(const struct config *cfg)
 
 /* Writes the keys of cfg that belong in this kind of file, as INI text. */
 static void
-render(const struct config *cfg, int secrets, char *out, size_t len)
+render(const struct config *cfg, enum config_file file, char *out,
+    size_t len)
 {
 	const struct config_key	*k;
 	size_t			 i, used = 0;
@@ -102,7 +103,7 @@ render(const struct config *cfg, int secrets, char *out, size_t len)
 	out[0] = '\0';
 	for (i = 0; i < config_nkeys; i++) {
 		k = &config_keys[i];
-		if (!(k->flags & CFG_SECRET) != !secrets)
+		if (config_key_file(k) != file)
 			continue;
 		used += snprintf(out + used, len - used, "[%s]\n%s = ",
 		    k->section, k->name);
@@ -120,13 +121,13 @@ render(const struct config *cfg, int secrets, char *out, size_t len)
 }
 
 /*
- * One kind of file (secrets or not) over the defaults. When it parses:
+ * One kind of file (main, secrets, admin secrets) over the defaults. When it parses:
  * values in bounds, only the keys that kind may set differ from the
  * defaults, writing the config out and reading it back gives the same
  * config, and a reload from the one to the other changes nothing.
  */
 static void
-check_parse(const char *text, int nlines, int secrets)
+check_parse(const char *text, int nlines, enum config_file file)
 {
 	static struct config	 def, cfg, again;
 	static struct config_errors errs;
@@ -139,21 +140,21 @@ check_parse(const char *text, int nlines, int secrets)
 	config_defaults(&def);
 	cfg = def;
 	errs.n = 0;
-	rc = config_parse(NAME, text, &cfg, &errs, secrets);
+	rc = config_parse(NAME, text, &cfg, &errs, file);
 	check_errors(&errs, rc, nlines);
 	if (rc != 0)
 		return;
 	check_bounds(&cfg);
 	for (i = 0; i < config_nkeys; i++) {
 		k = &config_keys[i];
-		if (!(k->flags & CFG_SECRET) != !secrets)
+		if (config_key_file(k) != file)
 			CHECK(same(&cfg, &def, k));
 	}
 
-	render(&cfg, secrets, out, sizeof(out));
+	render(&cfg, file, out, sizeof(out));
 	again = def;
 	errs.n = 0;
-	rc = config_parse(NAME, out, &again, &errs, secrets);
+	rc = config_parse(NAME, out, &again, &errs, file);
 	CHECK(rc == 0);
 	for (i = 0; i < config_nkeys; i++)
 		CHECK(same(&cfg, &again, &config_keys[i]));
@@ -173,8 +174,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	memcpy(text, data, len);
 	text[len] = '\0';
 	nlines = count_lines(text);
-	check_parse(text, nlines, 0);
-	check_parse(text, nlines, 1);
+	check_parse(text, nlines, CONFIG_MAIN);
+	check_parse(text, nlines, CONFIG_SECRETS);
+	check_parse(text, nlines, CONFIG_ADMIN_SECRETS);
 	free(text);
 	return 0;
 }

@@ -33,7 +33,8 @@ struct config {
 	long	db_reconnect_max_ms;
 	char	db_admin_os_user[CONFIG_STR_MAX];
 	char	db_password[CONFIG_STR_MAX];	/* secrets file only */
-	char	db_admin_password[CONFIG_STR_MAX];	/* secrets file only */
+	char	db_admin_secrets_file[CONFIG_STR_MAX];
+	char	db_admin_password[CONFIG_STR_MAX];	/* admin secrets only */
 	/* [log] */
 	char	log_file[CONFIG_STR_MAX];
 	long	log_level;			/* enum log_level */
@@ -54,6 +55,10 @@ enum config_type { CFG_INT, CFG_STR, CFG_LEVEL };
 
 #define CFG_RELOAD	0x01	/* a SIGHUP may change it */
 #define CFG_SECRET	0x02	/* only in the secrets file; never logged */
+#define CFG_ADMIN	0x04	/* only in the admin secrets file; never logged */
+
+/* The three kinds of file a key can be set in. */
+enum config_file { CONFIG_MAIN, CONFIG_SECRETS, CONFIG_ADMIN_SECRETS };
 
 struct config_key {
 	const char		*section;
@@ -84,9 +89,18 @@ void	config_defaults(struct config *);
  */
 int	config_load(const char *path, struct config *cfg,
 	    struct config_errors *errs);
-/* Same, from a string: for tests; name is used in messages. */
+/*
+ * Reads database.admin_secrets_file, if set, over cfg: for loyaltyctl,
+ * before it drops root. loyaltyd never reads it, so it never holds the
+ * administrator's password. Refused if group or others have any access.
+ */
+int	config_load_admin_secrets(struct config *cfg,
+	    struct config_errors *errs);
+/* The reader behind both, from a string: for tests; name is for messages. */
 int	config_parse(const char *name, const char *text, struct config *,
-	    struct config_errors *, int secrets);
+	    struct config_errors *, enum config_file);
+/* The kind of file a key may be set in. */
+enum config_file config_key_file(const struct config_key *);
 /*
  * Copies into cur the keys of next that a reload may change; for each key
  * that differs but may not change, appends its name to the comma list in

@@ -39,7 +39,8 @@ const struct config_key config_keys[] = {
 	{ "database", "reconnect_max_ms", CFG_INT, OFF(db_reconnect_max_ms), "2000", 100, 60000, R, "milliseconds" },
 	{ "database", "admin_os_user", CFG_STR, OFF(db_admin_os_user), "", 0, 0, R, "system user" },
 	{ "database", "password", CFG_STR, OFF(db_password), "", 0, 0, R | CFG_SECRET, "secret" },
-	{ "database", "admin_password", CFG_STR, OFF(db_admin_password), "", 0, 0, R | CFG_SECRET, "secret" },
+	{ "database", "admin_secrets_file", CFG_STR, OFF(db_admin_secrets_file), "", 0, 0, R, "path" },
+	{ "database", "admin_password", CFG_STR, OFF(db_admin_password), "", 0, 0, R | CFG_ADMIN, "secret" },
 	{ "log", "file", CFG_STR, OFF(log_file), "/var/log/loyalty/loyaltyd.log", 0, 0, R, "path or stderr" },
 	{ "log", "level", CFG_LEVEL, OFF(log_level), "info", 0, 0, R, "debug, info, warn, error" },
 	{ "backup", "dir", CFG_STR, OFF(backup_dir), "/var/backups/loyalty", 0, 0, R, "directory" },
@@ -207,9 +208,30 @@ valid_name(const char *s)
 	return 1;
 }
 
+/* Why a key may not be set in this file: where it belongs instead. */
+static const char *
+misplaced(enum config_file belongs, enum config_file here)
+{
+	if (belongs == CONFIG_SECRETS)
+		return "is a secret: put it in the secrets_file";
+	if (belongs == CONFIG_ADMIN_SECRETS)
+		return "is the administrator's secret: put it in "
+		    "database.admin_secrets_file";
+	return here == CONFIG_SECRETS ? "does not belong in the secrets file" :
+	    "does not belong in the admin secrets file";
+}
+
+enum config_file
+config_key_file(const struct config_key *k)
+{
+	if (k->flags & CFG_ADMIN)
+		return CONFIG_ADMIN_SECRETS;
+	return k->flags & CFG_SECRET ? CONFIG_SECRETS : CONFIG_MAIN;
+}
+
 int
 config_parse(const char *name, const char *text, struct config *cfg,
-    struct config_errors *errs, int secrets)
+    struct config_errors *errs, enum config_file file)
 {
 	char		 section[64] = "";
 	char		 line[1024], msg[256];
@@ -279,16 +301,9 @@ config_parse(const char *name, const char *text, struct config *cfg,
 				    "unknown key %s.%s", section, key);
 			continue;	/* an unknown section was reported */
 		}
-		if (secrets && !(k->flags & CFG_SECRET)) {
-			add_error(errs, name, lineno,
-			    "%s.%s does not belong in the secrets file",
-			    section, key);
-			continue;
-		}
-		if (!secrets && (k->flags & CFG_SECRET)) {
-			add_error(errs, name, lineno,
-			    "%s.%s is a secret: put it in the secrets_file",
-			    section, key);
+		if (config_key_file(k) != file) {
+			add_error(errs, name, lineno, "%s.%s %s", section, key,
+			    misplaced(config_key_file(k), file));
 			continue;
 		}
 		if (set_value(k, cfg, val, msg, sizeof(msg)) != NULL)
@@ -332,29 +347,48 @@ slurp(const char *path, struct config_errors *errs)
 	return text;
 }
 
+/*
+ * A secrets file: refused when others (or, for the admin secrets, also the
+ * group) have any access to it; its text is erased once parsed.
+ */
 static int
-load_secrets(const char *path, struct config *cfg, struct config_errors *errs)
+load_secrets(const char *path, enum config_file file, struct config *cfg,
+    struct config_errors *errs)
 {
+	const char	*key = file == CONFIG_SECRETS ? "secrets_file" :
+			    "admin_secrets_file";
+	mode_t		 deny = file == CONFIG_SECRETS ? 0007 : 0077;
 	struct stat	 st;
 	char		*text;
 	int		 rc;
 
 	if (stat(path, &st) == -1) {
-		add_error(errs, path, 0, "secrets_file: %s", strerror(errno));
+		add_error(errs, path, 0, "%s: %s", key, strerror(errno));
 		return -1;
 	}
-	if (st.st_mode & (S_IROTH | S_IWOTH | S_IXOTH)) {
-		add_error(errs, path, 0,
-		    "secrets_file is accessible by others (mode %04o); "
-		    "chmod 0640 it", (unsigned)(st.st_mode & 07777));
+	if (st.st_mode & deny) {
+		add_error(errs, path, 0, "%s is accessible by %s (mode %04o); "
+		    "chmod %s it", key, file == CONFIG_SECRETS ? "others" :
+		    "group or others", (unsigned)(st.st_mode & 07777),
+		    file == CONFIG_SECRETS ? "0640" : "0600");
 		return -1;
 	}
 	if ((text = slurp(path, errs)) == NULL)
 		return -1;
-	rc = config_parse(path, text, cfg, errs, 1);
+	rc = config_parse(path, text, cfg, errs, file);
 	explicit_bzero(text, strlen(text));
 	free(text);
 	return rc;
+}
+
+int
+config_load_admin_secrets(struct config *cfg, struct config_errors *errs)
+{
+	errs->n = 0;
+	if (cfg->db_admin_secrets_file[0] == '\0')
+		return 0;
+	return load_secrets(cfg->db_admin_secrets_file, CONFIG_ADMIN_SECRETS,
+	    cfg, errs);
 }
 
 int
@@ -366,10 +400,10 @@ config_load(const char *path, struct config *cfg, struct config_errors *errs)
 	errs->n = 0;
 	if ((text = slurp(path, errs)) == NULL)
 		return -1;
-	rc = config_parse(path, text, cfg, errs, 0);
+	rc = config_parse(path, text, cfg, errs, CONFIG_MAIN);
 	free(text);
 	if (cfg->secrets_file[0] != '\0' &&
-	    load_secrets(cfg->secrets_file, cfg, errs) == -1)
+	    load_secrets(cfg->secrets_file, CONFIG_SECRETS, cfg, errs) == -1)
 		rc = -1;
 	return rc;
 }

@@ -363,6 +363,14 @@ main(int argc, char *argv[])
 				fprintf(stderr, "%s\n", errs.msg[k]);
 			return CTL_USAGE;
 		}
+		if ((commands[i].flags & ADMIN) &&
+		    config_load_admin_secrets(&ctl.cfg, &errs) == -1) {
+			int k;
+
+			for (k = 0; k < errs.n; k++)
+				fprintf(stderr, "%s\n", errs.msg[k]);
+			return CTL_USAGE;
+		}
 		if ((commands[i].flags & ADMIN) && ctl_become_admin(&ctl) == -1)
 			return CTL_FAIL;
 		return commands[i].fn(&ctl, argc - optind, argv + optind);

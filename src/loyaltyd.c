@@ -34,6 +34,9 @@ print_config(const struct config *cfg)
 		if (k->flags & CFG_SECRET)
 			printf("# %s = %s (in the secrets file)\n", k->name,
 			    field[0] ? "<set>" : "<unset>");
+		else if (k->flags & CFG_ADMIN)
+			printf("# %s = <not read> (loyaltyctl reads it from "
+			    "admin_secrets_file)\n", k->name);
 		else if (k->type == CFG_STR)
 			printf("%s = %s\n", k->name, field);
 		else if (k->type == CFG_LEVEL)

@@ -60,6 +60,46 @@ is "$(PGPASSWORD=wrong "$STACK_PG_BIN/psql" -X -At -h 127.0.0.1 -p "$STACK_PG_PO
 	-U loyalty -d "$STACK_DB_NAME" -c 'SELECT 1' 2>/dev/null)" "" \
 	"and not with another"
 
+# A remote administrator's password lives in a file of its own that only
+# loyaltyctl reads, refused unless mode 0600; never in the secrets file.
+admin_secrets=$HARNESS_DIR/admin-secrets.conf
+q "CREATE ROLE ops_admin SUPERUSER LOGIN PASSWORD 'adm1n-pw'" >/dev/null
+sed -i '1i host all ops_admin 127.0.0.1/32 scram-sha-256' "$STACK_PG_DATA/pg_hba.conf"
+q 'SELECT pg_reload_conf()' >/dev/null
+printf '[database]\nadmin_password = adm1n-pw\n' >"$admin_secrets"
+chmod 0600 "$admin_secrets"
+remote=("server.secrets_file=$secrets" database.host=127.0.0.1
+	database.admin_user=ops_admin)
+stack_write_config "${remote[@]}" "database.admin_secrets_file=$admin_secrets" >/dev/null
+out=$(ctl migrate 2>&1)
+is "$?" 0 "over TCP, loyaltyctl logs in with admin_password from admin_secrets_file"
+like "$out" 'up to date' "and migrates"
+out=$("$LOYALTYD" --check-config -c "$STACK_CONF" 2>&1)
+like "$out" 'configuration OK' "loyaltyd accepts the configuration"
+stack_write_config "${remote[@]}" database.admin_secrets_file=/nonexistent/admin.conf >/dev/null
+out=$("$LOYALTYD" --check-config -c "$STACK_CONF" 2>&1)
+like "$out" 'configuration OK' "loyaltyd never opens the admin secrets file (a missing one here)"
+out=$(ctl migrate 2>&1)
+is "$?" 2 "loyaltyctl does, and a missing one is an error (exit 2)"
+stack_write_config "${remote[@]}" "database.admin_secrets_file=$admin_secrets" >/dev/null
+chmod 0640 "$admin_secrets"
+out=$(ctl migrate 2>&1)
+is "$?" 2 "a group-readable admin secrets file is refused (exit 2)"
+like "$out" 'admin_secrets_file is accessible by group or others \(mode 0640\); chmod 0600 it' \
+	"and says how to fix it"
+chmod 0600 "$admin_secrets"
+stack_write_config "${remote[@]}" >/dev/null
+out=$(ctl migrate 2>&1)
+is "$?" 1 "without it the administrator cannot log in over TCP (exit 1)"
+cp "$secrets" "$HARNESS_DIR/secrets-with-admin.conf"
+printf 'admin_password = adm1n-pw\n' >>"$HARNESS_DIR/secrets-with-admin.conf"
+stack_write_config "server.secrets_file=$HARNESS_DIR/secrets-with-admin.conf" >/dev/null
+out=$("$LOYALTYD" --check-config -c "$STACK_CONF" 2>&1)
+is "$?" 1 "admin_password in the daemon's secrets file is refused"
+like "$out" 'database.admin_password is the administrator.s secret: put it in database.admin_secrets_file' \
+	"with where it belongs"
+stack_write_config "server.secrets_file=$secrets" >/dev/null
+
 out=$(ctl setup 2>&1)
 is "$?" 0 "a second setup exits 0"
 unlike "$out" 'created database' "creates nothing"

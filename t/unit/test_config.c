@@ -49,7 +49,7 @@ static const char full_conf[] =
 /* Parses text as "t.conf" over the defaults; returns config_parse's rc. */
 static int
 parse(const char *text, struct config *cfg, struct config_errors *errs,
-    int secrets)
+    enum config_file secrets)
 {
 	config_defaults(cfg);
 	memset(errs, 0, sizeof(*errs));
@@ -58,7 +58,8 @@ parse(const char *text, struct config *cfg, struct config_errors *errs,
 
 /* Asserts that text fails with exactly one error, equal to want. */
 static void
-assert_one_error_at(const char *text, int secrets, const char *want,
+assert_one_error_at(const char *text, enum config_file secrets,
+    const char *want,
     const char *file, int line)
 {
 	struct config		cfg;
@@ -157,7 +158,7 @@ test_config_every_key_default_parses_within_bounds(void **state)
 		assert_ptr_equal(key_named(k->section, k->name), k);
 		snprintf(text, sizeof(text), "[%s]\n%s = %s\n", k->section,
 		    k->name, k->def);
-		if (parse(text, &cfg, &errs, (k->flags & CFG_SECRET) != 0) != 0)
+		if (parse(text, &cfg, &errs, config_key_file(k)) != 0)
 			fail_msg("default of %s.%s does not parse: %s",
 			    k->section, k->name, errs.msg[0]);
 		switch (k->type) {
@@ -664,6 +665,87 @@ test_config_load_reports_errors_in_the_secrets_file(void **state)
 }
 
 static void
+test_config_admin_password_belongs_only_in_the_admin_secrets(void **state)
+{
+	struct config		cfg;
+	struct config_errors	errs;
+
+	(void)state;
+	assert_one_error("[database]\nadmin_password = x\n", CONFIG_MAIN,
+	    "t.conf:2: database.admin_password is the administrator's "
+	    "secret: put it in database.admin_secrets_file");
+	assert_one_error("[database]\nadmin_password = x\n", CONFIG_SECRETS,
+	    "t.conf:2: database.admin_password is the administrator's "
+	    "secret: put it in database.admin_secrets_file");
+	assert_one_error("[database]\npassword = x\n", CONFIG_ADMIN_SECRETS,
+	    "t.conf:2: database.password is a secret: put it in the "
+	    "secrets_file");
+	assert_one_error("[database]\nhost = h\n", CONFIG_ADMIN_SECRETS,
+	    "t.conf:2: database.host does not belong in the admin secrets "
+	    "file");
+	assert_int_equal(parse("[database]\nadmin_password = a=b\n", &cfg,
+	    &errs, CONFIG_ADMIN_SECRETS), 0);
+	assert_string_equal(cfg.db_admin_password, "a=b");
+}
+
+/*
+ * loyaltyd loads with config_load: the administrator's password stays
+ * out of it even when the file that holds it is named and readable.
+ */
+static void
+test_config_load_leaves_the_admin_secrets_to_loyaltyctl(void **state)
+{
+	struct config		cfg;
+	struct config_errors	errs;
+	char			admin[64], main_path[64], text[200], want[240];
+
+	(void)state;
+	write_temp(admin, sizeof(admin), "[database]\nadmin_password = "
+	    "adm1n\n", 0640);
+	snprintf(text, sizeof(text), "[database]\nadmin_secrets_file = %s\n",
+	    admin);
+	write_temp(main_path, sizeof(main_path), text, 0644);
+	config_defaults(&cfg);
+	if (config_load(main_path, &cfg, &errs) != 0)
+		fail_msg("%s", errs.n ? errs.msg[0] : "?");
+	assert_string_equal(cfg.db_admin_secrets_file, admin);
+	assert_string_equal(cfg.db_admin_password, "");
+
+	/* Group-readable: refused, not read. */
+	assert_int_equal(config_load_admin_secrets(&cfg, &errs), -1);
+	assert_int_equal(errs.n, 1);
+	snprintf(want, sizeof(want), "%s: admin_secrets_file is accessible by "
+	    "group or others (mode 0640); chmod 0600 it", admin);
+	assert_string_equal(errs.msg[0], want);
+	assert_string_equal(cfg.db_admin_password, "");
+
+	assert_int_equal(chmod(admin, 0600), 0);
+	assert_int_equal(config_load_admin_secrets(&cfg, &errs), 0);
+	assert_int_equal(errs.n, 0);
+	assert_string_equal(cfg.db_admin_password, "adm1n");
+	assert_int_equal(unlink(admin), 0);
+	assert_int_equal(unlink(main_path), 0);
+}
+
+static void
+test_config_load_admin_secrets_without_a_file_is_a_no_op(void **state)
+{
+	struct config		cfg;
+	struct config_errors	errs;
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(config_load_admin_secrets(&cfg, &errs), 0);
+	assert_int_equal(errs.n, 0);
+	assert_string_equal(cfg.db_admin_password, "");
+	snprintf(cfg.db_admin_secrets_file, sizeof(cfg.db_admin_secrets_file),
+	    "/nonexistent/admin.conf");
+	assert_int_equal(config_load_admin_secrets(&cfg, &errs), -1);
+	assert_string_equal(errs.msg[0], "/nonexistent/admin.conf: "
+	    "admin_secrets_file: No such file or directory");
+}
+
+static void
 test_config_load_of_missing_secrets_file_is_an_error(void **state)
 {
 	struct config		cfg;
@@ -790,6 +872,9 @@ main(void)
 		cmocka_unit_test(test_config_load_accepts_0640_secrets_file_and_reads_password),
 		cmocka_unit_test(test_config_load_reports_errors_in_the_secrets_file),
 		cmocka_unit_test(test_config_load_of_missing_secrets_file_is_an_error),
+		cmocka_unit_test(test_config_admin_password_belongs_only_in_the_admin_secrets),
+		cmocka_unit_test(test_config_load_leaves_the_admin_secrets_to_loyaltyctl),
+		cmocka_unit_test(test_config_load_admin_secrets_without_a_file_is_a_no_op),
 		cmocka_unit_test(test_config_apply_reload_copies_reloadable_and_keeps_listen),
 		cmocka_unit_test(test_config_apply_reload_with_no_change_keeps_nothing),
 		cmocka_unit_test(test_config_only_listen_is_not_reloadable),
