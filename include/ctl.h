@@ -19,7 +19,15 @@ struct ctl {
 	struct config	 cfg;
 	const char	*config_path;
 	const char	*sql_dir;
+	char		 cwd[4096];	/* where it was started; "" unknown */
 };
+
+/*
+ * arg as an absolute path: relative ones are taken from the directory
+ * loyaltyctl was started in (ctl_become_admin moves to "/"). -1, reported,
+ * when that is unknown or the result does not fit.
+ */
+int	ctl_path(const struct ctl *, const char *arg, char *out, size_t len);
 
 /*
  * Connects as database.admin_user to dbname (NULL: database.name); NULL,

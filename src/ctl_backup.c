@@ -21,6 +21,7 @@
 #define PARTIAL		".partial"
 #define LOCK_NAME	".lock"
 #define MIB		(1024LL * 1024)
+#define LOCK_WAIT	"120s"	/* pg_dump --lock-wait-timeout */
 /* A table every loyalty database has: proof an archive is one of ours. */
 #define MARKER		"TABLE DATA public schema_migrations "
 
@@ -82,32 +83,43 @@ connection_args(const struct ctl *ctl, const char *argv[], int n,
 	return n;
 }
 
-/* pg_restore --list of path contains our marker: a readable archive. */
+/*
+ * pg_restore --list reads path: CTL_OK when it is a readable archive (and,
+ * with need_marker, one holding the schema_migrations table: a loyalty
+ * backup), CTL_REFUSED when it is not, CTL_FAIL when the listing could not
+ * be made at all (pg_restore missing, killed, no temporary file).
+ */
 static int
-archive_ok(const struct ctl *ctl, const char *path)
+check_archive(const struct ctl *ctl, const char *path, int need_marker)
 {
 	const char *argv[] = { "pg_restore", "--list", path, NULL };
 	char	 line[1024];
 	FILE	*out;
-	int	 found = 0;
+	int	 found = 0, rc;
 
 	if ((out = tmpfile()) == NULL) {
 		fprintf(stderr, "loyaltyctl: tmpfile: %s\n", strerror(errno));
-		return 0;
+		return CTL_FAIL;
 	}
-	if (ctl_run(ctl, argv, fileno(out)) != 0) {
+	if ((rc = ctl_run(ctl, argv, fileno(out))) != 0) {
 		fclose(out);
-		return 0;
+		if (rc != 1)
+			return CTL_FAIL;	/* could not run, or killed */
+		fprintf(stderr, "loyaltyctl: %s is not a readable archive\n",
+		    path);
+		return CTL_REFUSED;
 	}
 	rewind(out);
 	while (fgets(line, sizeof(line), out) != NULL)
 		if (strstr(line, MARKER) != NULL)
 			found = 1;
 	fclose(out);
-	if (!found)
+	if (need_marker && !found) {
 		fprintf(stderr, "loyaltyctl: %s is an archive without the "
 		    "schema_migrations table: not a loyalty backup\n", path);
-	return found;
+		return CTL_REFUSED;
+	}
+	return CTL_OK;
 }
 
 /* The size of the database in bytes, or -1 (reported). */
@@ -207,6 +219,8 @@ backup_one(const struct ctl *ctl, const char *dbname, const char *tag,
 	}
 	argv[n++] = "pg_dump";
 	argv[n++] = "--format=custom";
+	/* Behind a migration's exclusive lock: fail, not wait for ever. */
+	argv[n++] = "--lock-wait-timeout=" LOCK_WAIT;
 	n = connection_args(ctl, argv, n, port);
 	argv[n++] = "--file";
 	argv[n++] = tmp;
@@ -219,7 +233,12 @@ backup_one(const struct ctl *ctl, const char *dbname, const char *tag,
 		unlink(tmp);
 		return CTL_FAIL;
 	}
-	if (!archive_ok(ctl, tmp) || sha256_file(tmp, hex) == -1) {
+	/*
+	 * Our own dump must list; the marker is not required of it, so that a
+	 * safety backup is taken even of a database loyalty never migrated.
+	 */
+	if (check_archive(ctl, tmp, 0) != CTL_OK ||
+	    sha256_file(tmp, hex) == -1) {
 		unlink(tmp);
 		return CTL_FAIL;
 	}
@@ -346,6 +365,7 @@ ctl_backup(struct ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "usage: loyaltyctl backup\n");
 		return CTL_USAGE;
 	}
+	umask(077);	/* a backup holds every tenant's data */
 	ctl_catch_signals();
 	if ((rc = lock_backups(ctl, "backup or restore")) != CTL_OK)
 		return rc;
@@ -503,11 +523,41 @@ swap(PGconn *c, const char *live, const char *fresh, const char *old,
 	return CTL_OK;
 }
 
+/*
+ * Creates the database fresh, restores path into it and migrates it, on a
+ * connection of its own each time: a restore can take long enough for an
+ * idle connection opened before it to be gone.
+ */
+static int
+restore_fresh(const struct ctl *ctl, const char *path, const char *fresh)
+{
+	PGconn	*c;
+	int	 rc;
+
+	if ((c = ctl_connect_admin_db(ctl, CTL_MAINTENANCE_DB,
+	    "loyaltyctl restore")) == NULL)
+		return CTL_FAIL;
+	rc = ctl_create_database(c, fresh) == 0 ? CTL_OK : CTL_FAIL;
+	PQfinish(c);
+	if (rc != CTL_OK)
+		return rc;
+	if (!ctl_interrupted)
+		rc = restore_into(ctl, path, fresh);
+	if (rc == CTL_OK && !ctl_interrupted)
+		rc = migrate_fresh(ctl, fresh);
+	if (rc == CTL_OK && ctl_interrupted) {
+		fprintf(stderr, "loyaltyctl: interrupted\n");
+		rc = CTL_FAIL;
+	}
+	return rc;
+}
+
 int
 ctl_restore(struct ctl *ctl, int argc, char **argv)
 {
-	const char	*path, *live = ctl->cfg.db_name;
-	char		 fresh[64], old[64], stamp[16], safety[4096];
+	const char	*live = ctl->cfg.db_name;
+	char		 path[4096], fresh[64], old[64], stamp[16];
+	char		 safety[4096];
 	struct tm	 tm;
 	time_t		 now = time(NULL);
 	PGconn		*c;
@@ -517,39 +567,40 @@ ctl_restore(struct ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "usage: loyaltyctl restore FILE\n");
 		return CTL_USAGE;
 	}
-	path = argv[1];
+	/* Relative to where loyaltyctl was started, not to "/". */
+	if (ctl_path(ctl, argv[1], path, sizeof(path)) == -1)
+		return CTL_USAGE;
+	umask(077);
 	ctl_catch_signals();
 	if ((rc = lock_backups(ctl, "backup or restore")) != CTL_OK)
 		return rc;
-	if (!checksum_ok(path) || !archive_ok(ctl, path))
+	if (!checksum_ok(path))
 		return CTL_REFUSED;
+	if ((rc = check_archive(ctl, path, 1)) != CTL_OK)
+		return rc;
 	if ((c = ctl_connect_admin_db(ctl, CTL_MAINTENANCE_DB,
 	    "loyaltyctl restore")) == NULL)
 		return CTL_FAIL;
-	if ((have_live = ctl_database_exists(c, live)) == -1) {
-		PQfinish(c);
+	have_live = ctl_database_exists(c, live);
+	PQfinish(c);
+	if (have_live == -1)
 		return CTL_FAIL;
-	}
 	if (have_live && (rc = backup_one(ctl, live, "-pre-restore", safety,
 	    sizeof(safety))) != CTL_OK) {
 		fprintf(stderr, "loyaltyctl: no safety backup, no restore\n");
-		PQfinish(c);
 		return rc;
 	}
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
 	snprintf(fresh, sizeof(fresh), "%.30s_restore_%.14s", live, stamp);
 	snprintf(old, sizeof(old), "%.30s_before_restore_%.14s", live, stamp);
-	if (ctl_create_database(c, fresh) == -1) {
-		PQfinish(c);
+	rc = restore_fresh(ctl, path, fresh);
+	if ((c = ctl_connect_admin_db(ctl, CTL_MAINTENANCE_DB,
+	    "loyaltyctl restore")) == NULL) {
+		fprintf(stderr, "loyaltyctl: restore of %s not finished; "
+		    "database %s is as it was; drop %s by hand: dropdb %s\n",
+		    path, live, fresh, fresh);
 		return CTL_FAIL;
-	}
-	rc = restore_into(ctl, path, fresh);
-	if (rc == CTL_OK && !ctl_interrupted)
-		rc = migrate_fresh(ctl, fresh);
-	if (rc == CTL_OK && ctl_interrupted) {
-		fprintf(stderr, "loyaltyctl: interrupted\n");
-		rc = CTL_FAIL;
 	}
 	if (rc == CTL_OK)
 		rc = swap(c, live, fresh, old, have_live);

@@ -116,6 +116,26 @@ ctl_become_admin(const struct ctl *ctl)
 }
 
 int
+ctl_path(const struct ctl *ctl, const char *arg, char *out, size_t len)
+{
+	int n;
+
+	if (arg[0] == '/')
+		n = snprintf(out, len, "%s", arg);
+	else if (ctl->cwd[0] == '\0') {
+		fprintf(stderr, "loyaltyctl: %s: the working directory is "
+		    "unknown; give an absolute path\n", arg);
+		return -1;
+	} else
+		n = snprintf(out, len, "%s/%s", ctl->cwd, arg);
+	if (n < 0 || (size_t)n >= len) {
+		fprintf(stderr, "loyaltyctl: %s: path too long\n", arg);
+		return -1;
+	}
+	return 0;
+}
+
+int
 ctl_lock(const char *path, const char *what)
 {
 	int fd;
@@ -187,30 +207,52 @@ exec_args(const char *const argv[])
 int
 ctl_run(const struct ctl *ctl, const char *const argv[], int out_fd)
 {
-	pid_t	pid;
-	int	status;
+	sigset_t	block, old;
+	pid_t		pid;
+	char		timeout[32];
+	int		status;
 
+	/*
+	 * The signals stay blocked from before the fork until running_child
+	 * is set, so that one arriving in between is passed on, not lost;
+	 * the child takes the default actions back before it unblocks them.
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	if (ctl_interrupted) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		fprintf(stderr, "loyaltyctl: interrupted; %s not started\n",
+		    argv[0]);
+		return -1;
+	}
 	fflush(NULL);
 	if ((pid = fork()) == -1) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		fprintf(stderr, "loyaltyctl: fork: %s\n", strerror(errno));
 		return -1;
 	}
 	if (pid == 0) {
 		if (ctl->cfg.db_admin_password[0] != '\0')
 			setenv("PGPASSWORD", ctl->cfg.db_admin_password, 1);
+		snprintf(timeout, sizeof(timeout), "%ld",
+		    ctl->cfg.db_connect_timeout);
+		setenv("PGCONNECT_TIMEOUT", timeout, 1);
 		if (out_fd != -1 && dup2(out_fd, STDOUT_FILENO) == -1)
 			_exit(127);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		execvp(argv[0], exec_args(argv));
 		fprintf(stderr, "loyaltyctl: cannot run %s: %s\n", argv[0],
 		    strerror(errno));
 		_exit(127);
 	}
 	running_child = pid;
-	if (ctl_interrupted)
-		kill(pid, (int)ctl_interrupted);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	while (waitpid(pid, &status, 0) == -1)
 		if (errno != EINTR) {
 			fprintf(stderr, "loyaltyctl: waitpid: %s\n",
@@ -317,12 +359,15 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static char		sql_dir[4096];
 	struct ctl		ctl;
 	struct config_errors	errs;
 	size_t			i;
 	int			ch;
 
 	memset(&ctl, 0, sizeof(ctl));
+	if (getcwd(ctl.cwd, sizeof(ctl.cwd)) == NULL)
+		ctl.cwd[0] = '\0';
 	ctl.config_path = CONFIG_DEFAULT_PATH;
 	ctl.sql_dir = LOYALTY_SQL_DIR;
 	/* "+": stop at the command, whose options are its own. */
@@ -332,7 +377,11 @@ main(int argc, char *argv[])
 			ctl.config_path = optarg;
 			break;
 		case 's':
-			ctl.sql_dir = optarg;
+			/* Kept absolute: ctl_become_admin moves to "/". */
+			if (ctl_path(&ctl, optarg, sql_dir,
+			    sizeof(sql_dir)) == -1)
+				return CTL_USAGE;
+			ctl.sql_dir = sql_dir;
 			break;
 		case 'V':
 			printf("loyaltyctl %s (commit %s, schema %d)\n",

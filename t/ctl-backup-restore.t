@@ -35,6 +35,8 @@ check "a SHA-256 file beside it that sha256sum -c accepts" \
 like "$("$STACK_PG_BIN/pg_restore" --list "$file")" 'TABLE DATA public rt_items' \
 	"a custom-format archive with the data"
 is "$(find "$backups" -name '*.partial' | wc -l)" 0 "no partial file left"
+is "$(stat -c %a "$file") $(stat -c %a "$file.sha256")" "600 600" \
+	"the dump and its checksum are readable by their owner only"
 dump >"$HARNESS_DIR/before.sql"
 
 # Change the data every way, then restore.
@@ -78,6 +80,13 @@ head -c "$(($(stat -c %s "$file") / 2))" "$file" >"$bad"
 (cd "$HARNESS_DIR" && sha256sum bad.dump >bad.dump.sha256)
 out=$(ctl restore "$bad" 2>&1)
 cmp_num "$?" -ne 0 "a truncated archive with a matching checksum fails"
+# Not an archive at all, named relative to the directory loyaltyctl is
+# started in.
+head -c 4096 /dev/urandom >"$HARNESS_DIR/noise.dump"
+(cd "$HARNESS_DIR" && sha256sum noise.dump >noise.dump.sha256)
+out=$(cd "$HARNESS_DIR" && ctl restore noise.dump 2>&1)
+is "$?" 3 "a file that is no archive is refused (exit 3), found by a relative path"
+like "$out" "$HARNESS_DIR/noise.dump is not a readable archive" "and the message says so"
 is "$(dump)" "$live" "after each failure the live database is as it was"
 is "$(leftovers)" 0 "and no half-restored database is left"
 
