@@ -67,6 +67,18 @@ static const char SQL_LARGEST_TABLES[] =
     "ORDER BY pg_total_relation_size(c.oid) DESC, 1 LIMIT 10";
 
 /*
+ * An index left invalid by a failed CREATE INDEX CONCURRENTLY or REINDEX
+ * CONCURRENTLY (a *_ccnew one, say) is still updated by every write but
+ * never used: it costs and protects nothing, and a unique one enforces
+ * nothing.
+ */
+static const char SQL_INVALID_INDEXES[] =
+    "SELECT n.nspname || '.' || c.relname FROM pg_index i "
+    "JOIN pg_class c ON c.oid = i.indexrelid "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE NOT i.indisvalid ORDER BY 1";
+
+/*
  * A standby whose received WAL is all replayed is not behind, however
  * old its last replayed transaction: the primary may simply be idle.
  */
@@ -234,7 +246,6 @@ check_connectivity(const struct ctl *ctl, struct report *r)
 	return c;
 }
 
-/* The role loyaltyd connects as can log in with what the config gives. */
 /*
  * 1 when a refused login was peer authentication on a local socket:
  * only the system user of the role's name passes it, and that is
@@ -365,6 +376,32 @@ check_sizes(PGconn *c, struct report *r)
 	    "no tables");
 	PQclear(res);
 	return size;
+}
+
+static void
+check_invalid_indexes(PGconn *c, struct report *r)
+{
+	PGresult	*res;
+	char		 list[900];
+	size_t		 used = 0;
+	int		 i, n;
+
+	if ((res = query(c, r, "invalid_indexes", SQL_INVALID_INDEXES, 0,
+	    NULL)) == NULL)
+		return;
+	if ((n = PQntuples(res)) == 0) {
+		say(r, ST_OK, "invalid_indexes", "none");
+		PQclear(res);
+		return;
+	}
+	list[0] = '\0';
+	for (i = 0; i < n && used < sizeof(list); i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used,
+		    "%s%s", i ? ", " : "", PQgetvalue(res, i, 0));
+	say(r, ST_PROBLEM, "invalid_indexes", "%d left invalid by a "
+	    "concurrent build that failed: %s; DROP INDEX CONCURRENTLY each "
+	    "*_ccnew or *_ccold one, REINDEX INDEX any other", n, list);
+	PQclear(res);
 }
 
 static void
@@ -593,6 +630,7 @@ run_checks(const struct ctl *ctl, struct report *r)
 	check_app_login(c, ctl, r);
 	check_long_transactions(c, ctl, r);
 	dbsize = check_sizes(c, r);
+	check_invalid_indexes(c, r);
 	check_replication(c, ctl, r);
 	check_schema(c, ctl, r);
 	PQfinish(c);

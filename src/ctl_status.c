@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -152,7 +153,13 @@ connect_unix(struct exchange *x)
 		return -1;
 	}
 	memcpy(sun.sun_path, x->addr, strlen(x->addr));
-	return connect_addr(x, (struct sockaddr *)&sun, sizeof(sun));
+	/* EAGAIN: the backlog is full (loyaltyd busy); try until the deadline. */
+	while (connect_addr(x, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (errno != EAGAIN || mono_ns() + 20000000 > x->deadline)
+			return -1;
+		nanosleep(&(struct timespec){ .tv_nsec = 20000000 }, NULL);
+	}
+	return 0;
 }
 
 /*
@@ -641,7 +648,9 @@ show(struct exchange *x, int json)
 	if ((doc = parse_json(x, body, blen)) == NULL)
 		return -1;
 	if (json) {
-		fwrite(body, 1, blen, stdout);
+		/* Re-written from the parse: one line of checked JSON. */
+		puts(json_object_to_json_string_ext(doc,
+		    JSON_C_TO_STRING_PLAIN));
 		rc = 0;
 	} else
 		rc = print_table(x, doc);

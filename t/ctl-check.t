@@ -142,6 +142,20 @@ is "$?" 0 "check.backup_max_age_h=0: the age is not checked"
 like "$out" 'info backup_age: not checked' "and says so"
 conf
 
+# An index a failed concurrent build left invalid: written to, never used.
+touch "$backups/loyalty-$(date -u +%Y%m%dT%H%M%S)Z.dump"
+q "CREATE TABLE ck_dup (v int); INSERT INTO ck_dup VALUES (1), (1);" >/dev/null
+q "CREATE UNIQUE INDEX CONCURRENTLY ck_dup_v ON ck_dup (v)" >/dev/null 2>&1
+is "$(q "SELECT indisvalid FROM pg_index WHERE indexrelid = 'ck_dup_v'::regclass")" f \
+	"a failed CREATE INDEX CONCURRENTLY leaves an invalid index"
+out=$(ctl check 2>&1)
+is "$?" 1 "an invalid index: exit 1"
+like "$out" 'PROBLEM invalid_indexes: 1 left invalid by a concurrent build that failed: public.ck_dup_v;' \
+	"named, with what to do"
+q "DROP TABLE ck_dup" >/dev/null
+out=$(ctl check 2>&1)
+like "$out" 'ok invalid_indexes: none' "dropped, it is ok again"
+
 # The schema: a pending migration, then a database newer than the build.
 touch "$backups/loyalty-20261122T000000Z.dump"
 printf 'CREATE TABLE t_probe (id int);\n' >"$sql/9001_probe.sql"

@@ -33,6 +33,7 @@ wait "$slow"
 
 out=$(ctl status --socket "$STACK_SOCKET" --json 2>&1)
 is "$?" 0 "--json exits 0"
+is "$(printf '%s\n' "$out" | wc -l)" 1 "--json: one line of JSON"
 is "$(jq_get "$out" total)" "$STACK_WORKERS" "--json: total is the worker count"
 is "$(python3 -c 'import json, sys; print(len(json.loads(sys.argv[1])["workers"]))' "$out" 2>&1)" \
 	"$STACK_WORKERS" "--json: one slot per worker"
