@@ -236,9 +236,8 @@ fi
 pass "scripts/build-debs builds $V1 ($((SECONDS - t)) s)"
 
 # The newer tree: a copy of this one (what build-debs would take) with
-# sql/NNNN_package_test.sql listed in Makefile.am, and AC_INIT at V2 as a
-# release would have it (the daemon reports AC_INIT's version, not the one
-# given to build-debs --version).
+# sql/NNNN_package_test.sql listed in Makefile.am; build-debs --version
+# sets AC_INIT in its own copy, which /health/version proves below.
 step "building the packages of $V2 from a copy with a new migration"
 t=$SECONDS
 copy=$WORK/tree
@@ -262,10 +261,8 @@ awk -v new="sql/$MIG" '
 	inlist && !/\\$/ { print $0 " \\"; print "\t" new; inlist = 0; next }
 	{ print }' "$copy/Makefile.am" >"$copy/Makefile.am.new" &&
 	mv "$copy/Makefile.am.new" "$copy/Makefile.am"
-sed -i "s/^AC_INIT(\[loyalty\], *\[$V1\]/AC_INIT([loyalty], [$V2]/" "$copy/configure.ac"
-if ! grep -q "sql/$MIG\$" "$copy/Makefile.am" ||
-	! grep -q "^AC_INIT(\[loyalty\], \[$V2\]" "$copy/configure.ac"; then
-	bail "the copy lists $MIG in Makefile.am and has AC_INIT at $V2"
+if ! grep -q "sql/$MIG\$" "$copy/Makefile.am"; then
+	bail "the copy lists $MIG in Makefile.am"
 fi
 if ! DEB_BUILD_OPTIONS=nocheck "$copy/scripts/build-debs" --version "$V2" --out "$WORK/v2" \
 	>"$WORK/build2.log" 2>&1; then
