@@ -84,6 +84,16 @@ check_bounds(const struct config *cfg)
 			CHECK(strnlen(field(cfg, k), CONFIG_STR_MAX) <
 			    CONFIG_STR_MAX);
 			break;
+		case CFG_KEY: {
+			size_t len = strnlen(field(cfg, k), CONFIG_STR_MAX);
+
+			CHECK(len == 0 || (len % 2 == 0 &&
+			    len / 2 >= (size_t)k->min &&
+			    len / 2 <= (size_t)k->max &&
+			    strspn(field(cfg, k), "0123456789abcdefABCDEF") ==
+			    len));
+			break;
+		}
 		case CFG_LEVEL:
 			CHECK(int_field(cfg, k) >= 0 && int_field(cfg, k) <
 			    (long)(sizeof(level_names) / sizeof(level_names[0])));
@@ -107,7 +117,7 @@ render(const struct config *cfg, enum config_file file, char *out,
 			continue;
 		used += snprintf(out + used, len - used, "[%s]\n%s = ",
 		    k->section, k->name);
-		if (k->type == CFG_STR)
+		if (k->type == CFG_STR || k->type == CFG_KEY)
 			used += snprintf(out + used, len - used, "%s\n",
 			    (const char *)field(cfg, k));
 		else if (k->type == CFG_INT)

@@ -35,6 +35,24 @@ struct config {
 	char	db_password[CONFIG_STR_MAX];	/* secrets file only */
 	char	db_admin_secrets_file[CONFIG_STR_MAX];
 	char	db_admin_password[CONFIG_STR_MAX];	/* admin secrets only */
+	/* [auth] */
+	char	auth_jwt_key[CONFIG_STR_MAX];		/* hex; secrets file */
+	char	auth_master_key[CONFIG_STR_MAX];	/* hex; secrets file */
+	char	auth_issuer[CONFIG_STR_MAX];
+	char	auth_audience[CONFIG_STR_MAX];
+	long	auth_access_ttl_s;
+	long	auth_refresh_ttl_s;
+	long	auth_leeway_s;
+	long	auth_lockout_failures;
+	long	auth_lockout_window_s;
+	long	auth_lockout_s;
+	long	auth_password_min_length;
+	/* [limits] */
+	long	limit_tenant_rate;
+	long	limit_tenant_burst;
+	long	limit_login_period_s;
+	long	limit_login_per_email;
+	long	limit_login_per_addr;
 	/* [log] */
 	char	log_file[CONFIG_STR_MAX];
 	long	log_level;			/* enum log_level */
@@ -51,7 +69,7 @@ struct config {
 	long	maint_reindex_min_kb;
 };
 
-enum config_type { CFG_INT, CFG_STR, CFG_LEVEL };
+enum config_type { CFG_INT, CFG_STR, CFG_LEVEL, CFG_KEY };
 
 #define CFG_RELOAD	0x01	/* a SIGHUP may change it */
 #define CFG_SECRET	0x02	/* only in the secrets file; never logged */
@@ -66,7 +84,7 @@ struct config_key {
 	enum config_type	 type;
 	size_t			 offset;
 	const char		*def;	/* default, as it would be written */
-	long			 min, max;	/* CFG_INT bounds */
+	long			 min, max;	/* CFG_INT bounds; CFG_KEY bytes */
 	int			 flags;
 	const char		*unit;	/* for the docs: "seconds", ... */
 };
@@ -101,6 +119,11 @@ int	config_parse(const char *name, const char *text, struct config *,
 	    struct config_errors *, enum config_file);
 /* The kind of file a key may be set in. */
 enum config_file config_key_file(const struct config_key *);
+/*
+ * What loyaltyd needs beyond a valid file: the secrets it cannot run
+ * without (the token and key-sealing keys). Appends to errs; -1 if any.
+ */
+int	config_check_daemon(const struct config *, struct config_errors *);
 /*
  * Copies into cur the keys of next that a reload may change; for each key
  * that differs but may not change, appends its name to the comma list in

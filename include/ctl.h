@@ -20,6 +20,7 @@ struct ctl {
 	const char	*config_path;
 	const char	*sql_dir;
 	char		 cwd[4096];	/* where it was started; "" unknown */
+	char		 operator_name[64];	/* who ran it, for the audit */
 };
 
 /*
@@ -95,5 +96,8 @@ int	ctl_restore(struct ctl *, int argc, char **argv);
 int	ctl_check(struct ctl *, int argc, char **argv);
 int	ctl_maintenance(struct ctl *, int argc, char **argv);
 int	ctl_status(struct ctl *, int argc, char **argv);
+int	ctl_tenant(struct ctl *, int argc, char **argv);
+int	ctl_user(struct ctl *, int argc, char **argv);
+int	ctl_key(struct ctl *, int argc, char **argv);
 
 #endif

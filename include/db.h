@@ -33,8 +33,30 @@ int		 db_connected(const struct db *);
 enum lerr	 db_query(struct db *, const char *sql, int nparams,
 		    const char *const *params, PGresult **res);
 
-/* After each request: roll back anything left open. */
-void		 db_after_request(struct db *);
+/*
+ * Like db_query, but an SQL error whose SQLSTATE is listed in expect (a
+ * comma list such as "23505,23503") is no bug: it comes back as
+ * LERR_CONFLICT with its code in state, and is not logged.
+ */
+enum lerr	 db_query_expect(struct db *, const char *sql, int nparams,
+		    const char *const *params, PGresult **res,
+		    const char *expect, char state[6]);
+
+/*
+ * A request's transaction. db_set is set_config(name, value, true): the
+ * setting lives only as long as the transaction, so nothing is left on
+ * the connection (or on another client's, behind PgBouncer).
+ */
+enum lerr	 db_begin(struct db *);
+enum lerr	 db_set(struct db *, const char *name, const char *value);
+enum lerr	 db_commit(struct db *);
+
+/*
+ * After each request: roll back anything left open, quietly when the
+ * request failed (its handler just returned), with a warning otherwise
+ * (a handler forgot to commit).
+ */
+void		 db_after_request(struct db *, int failed);
 
 /*
  * The schema version recorded by migrations (0 when none), and how long

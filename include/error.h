@@ -18,6 +18,7 @@ enum lerr {
 	LERR_TOO_LARGE,		/* 413 */
 	LERR_MEDIA_TYPE,	/* 415 */
 	LERR_VALIDATION,	/* well-formed but invalid: 422 */
+	LERR_LOCKED,		/* an account locked after failed logins: 423 */
 	LERR_RATE_LIMITED,	/* 429 */
 	LERR_INTERNAL,		/* a bug or a system failure: 500 */
 	LERR_DB_UNAVAILABLE,	/* the database cannot be reached: 503 */

@@ -13,6 +13,33 @@ enum lerr	h_health_version(struct request *, struct response *);
 enum lerr	h_metrics(struct request *, struct response *);
 enum lerr	h_status(struct request *, struct response *);
 
+/* h_auth.c */
+enum lerr	h_auth_login(struct request *, struct response *);
+enum lerr	h_auth_refresh(struct request *, struct response *);
+enum lerr	h_auth_logout(struct request *, struct response *);
+enum lerr	h_me(struct request *, struct response *);
+
+/* h_tenants.c */
+enum lerr	h_tenants_create(struct request *, struct response *);
+enum lerr	h_tenants_list(struct request *, struct response *);
+enum lerr	h_tenants_get(struct request *, struct response *);
+enum lerr	h_tenants_update(struct request *, struct response *);
+
+/* h_users.c */
+enum lerr	h_users_create(struct request *, struct response *);
+enum lerr	h_users_list(struct request *, struct response *);
+enum lerr	h_users_get(struct request *, struct response *);
+enum lerr	h_users_update(struct request *, struct response *);
+enum lerr	h_users_delete(struct request *, struct response *);
+
+/* h_keys.c */
+enum lerr	h_keys_create(struct request *, struct response *);
+enum lerr	h_keys_list(struct request *, struct response *);
+enum lerr	h_keys_revoke(struct request *, struct response *);
+
+/* h_audit.c */
+enum lerr	h_audit_list(struct request *, struct response *);
+
 #ifdef LOYALTY_TEST_ENDPOINTS
 /* h_test.c: only in builds for the black-box tests. */
 enum lerr	h_test_sleep(struct request *, struct response *);

@@ -5,9 +5,11 @@
 #include <stddef.h>
 
 #include "arena.h"
+#include "auth.h"
 #include "problem.h"
 #include "router.h"
 
+struct json_object;
 struct worker;
 
 #define RESPONSE_MAX_HEADERS	8
@@ -31,6 +33,8 @@ struct request {
 	const struct route	*route;
 	struct route_match	 match;
 	struct problem		 problem;
+	struct principal	 who;		/* set by auth_request */
+	struct json_object	*json;		/* api_body's; put after */
 	char			*const *envp;	/* FastCGI parameters */
 };
 

@@ -17,10 +17,18 @@ typedef enum lerr (*handler_fn)(struct request *, struct response *);
 #define ROUTE_JSON	0x04	/* takes a JSON body (415 otherwise) */
 
 /*
- * Who may call a route. Later issues add staff roles and keys here; the
- * route table is the one place that says it, and handlers never re-derive it.
+ * Who may call a route: anyone, or a caller of at least this role (the
+ * values are enum role's ranks; machine keys count as operators). The
+ * route table is the one place that says it; handlers never re-derive it.
  */
-enum access { ACCESS_ANYONE = 0 };
+enum access {
+	ACCESS_ANYONE = 0,
+	ACCESS_VIEWER,
+	ACCESS_OPERATOR,
+	ACCESS_ADMIN,
+	ACCESS_OWNER,
+	ACCESS_PLATFORM		/* platform administrators only */
+};
 
 #define ROUTE_MAX_PARAMS	4
 

@@ -68,7 +68,11 @@ struct shm {
 	uint64_t		restarts[RESTART__COUNT];
 	int64_t			master_started_ns;
 	pid_t			master_pid;
+	/* The rate limits' buckets, in the same mapping after this struct. */
+	struct ratelimit	*limits;
 };
+
+#define SHM_LIMIT_BUCKETS	65536	/* about 1.4 MB */
 
 struct shm	*shm_create(void);
 int64_t		 mono_ns(void);

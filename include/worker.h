@@ -14,6 +14,10 @@ struct worker {
 	int			 slot_index;
 	struct db		*db;
 	long			 schema_expected;
+	/* auth.jwt_key and auth.master_key, decoded (auth_init) */
+	unsigned char		 jwt_key[64];
+	size_t			 jwt_key_len;
+	unsigned char		 master_key[32];
 };
 
 /*

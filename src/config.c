@@ -41,6 +41,22 @@ const struct config_key config_keys[] = {
 	{ "database", "password", CFG_STR, OFF(db_password), "", 0, 0, R | CFG_SECRET, "secret" },
 	{ "database", "admin_secrets_file", CFG_STR, OFF(db_admin_secrets_file), "", 0, 0, R, "path" },
 	{ "database", "admin_password", CFG_STR, OFF(db_admin_password), "", 0, 0, R | CFG_ADMIN, "secret" },
+	{ "auth", "jwt_key", CFG_KEY, OFF(auth_jwt_key), "", 32, 64, R | CFG_SECRET, "hex, 32 to 64 bytes" },
+	{ "auth", "master_key", CFG_KEY, OFF(auth_master_key), "", 32, 32, R | CFG_SECRET, "hex, 32 bytes" },
+	{ "auth", "issuer", CFG_STR, OFF(auth_issuer), "loyalty", 0, 0, R, "JWT iss" },
+	{ "auth", "audience", CFG_STR, OFF(auth_audience), "loyalty-api", 0, 0, R, "JWT aud" },
+	{ "auth", "access_ttl_s", CFG_INT, OFF(auth_access_ttl_s), "900", 60, 86400, R, "seconds" },
+	{ "auth", "refresh_ttl_s", CFG_INT, OFF(auth_refresh_ttl_s), "2592000", 3600, 31536000, R, "seconds" },
+	{ "auth", "leeway_s", CFG_INT, OFF(auth_leeway_s), "30", 0, 60, R, "seconds" },
+	{ "auth", "lockout_failures", CFG_INT, OFF(auth_lockout_failures), "10", 1, 1000, R, "failed logins" },
+	{ "auth", "lockout_window_s", CFG_INT, OFF(auth_lockout_window_s), "900", 1, 86400, R, "seconds" },
+	{ "auth", "lockout_s", CFG_INT, OFF(auth_lockout_s), "900", 1, 86400, R, "seconds" },
+	{ "auth", "password_min_length", CFG_INT, OFF(auth_password_min_length), "10", 8, 1024, R, "characters" },
+	{ "limits", "tenant_rate", CFG_INT, OFF(limit_tenant_rate), "50", 1, 100000, R, "requests per second" },
+	{ "limits", "tenant_burst", CFG_INT, OFF(limit_tenant_burst), "100", 1, 1000000, R, "requests" },
+	{ "limits", "login_period_s", CFG_INT, OFF(limit_login_period_s), "900", 1, 86400, R, "seconds" },
+	{ "limits", "login_per_email", CFG_INT, OFF(limit_login_per_email), "20", 1, 100000, R, "attempts per period" },
+	{ "limits", "login_per_addr", CFG_INT, OFF(limit_login_per_addr), "100", 1, 1000000, R, "attempts per period" },
 	{ "log", "file", CFG_STR, OFF(log_file), "/var/log/loyalty/loyaltyd.log", 0, 0, R, "path or stderr" },
 	{ "log", "level", CFG_LEVEL, OFF(log_level), "info", 0, 0, R, "debug, info, warn, error" },
 	{ "backup", "dir", CFG_STR, OFF(backup_dir), "/var/backups/loyalty", 0, 0, R, "directory" },
@@ -100,6 +116,32 @@ parse_long(const char *s, long *out)
 	return 0;
 }
 
+/*
+ * A key in hex: empty (not set), or an even number of hex digits giving
+ * min to max bytes. Never echoes the value: it is a secret.
+ */
+static const char *
+set_key(const struct config_key *k, char *field, const char *val, char *msg,
+    size_t msglen)
+{
+	size_t	len = strlen(val);
+
+	if (len > 0 && (strspn(val, "0123456789abcdefABCDEF") != len ||
+	    len % 2 != 0)) {
+		snprintf(msg, msglen, "%s.%s: not an even number of hex digits",
+		    k->section, k->name);
+		return msg;
+	}
+	if (len > 0 && (len / 2 < (size_t)k->min || len / 2 > (size_t)k->max)) {
+		snprintf(msg, msglen, "%s.%s: %zu bytes; it must have %ld to "
+		    "%ld (%ld to %ld hex digits)", k->section, k->name, len / 2,
+		    k->min, k->max, 2 * k->min, 2 * k->max);
+		return msg;
+	}
+	snprintf(field, CONFIG_STR_MAX, "%s", val);
+	return NULL;
+}
+
 /* Sets one key from its text; returns an error message or NULL. */
 static const char *
 set_value(const struct config_key *k, struct config *cfg, const char *val,
@@ -132,6 +174,8 @@ set_value(const struct config_key *k, struct config *cfg, const char *val,
 		}
 		snprintf(field, CONFIG_STR_MAX, "%s", val);
 		return NULL;
+	case CFG_KEY:
+		return set_key(k, field, val, msg, msglen);
 	case CFG_LEVEL:
 		for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
 			if (strcmp(val, levels[i]) == 0) {
@@ -409,6 +453,29 @@ config_load(const char *path, struct config *cfg, struct config_errors *errs)
 }
 
 int
+config_check_daemon(const struct config *cfg, struct config_errors *errs)
+{
+	static const struct {
+		const char	*name;
+		size_t		 offset;
+	} needed[] = {
+		{ "auth.jwt_key", offsetof(struct config, auth_jwt_key) },
+		{ "auth.master_key", offsetof(struct config, auth_master_key) },
+	};
+	const char	*where = cfg->secrets_file[0] != '\0' ?
+			    cfg->secrets_file : "the secrets file";
+	size_t		 i;
+	int		 before = errs->n;
+
+	for (i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
+		if (((const char *)cfg + needed[i].offset)[0] == '\0')
+			add_error(errs, where, 0, "%s is not set: `loyaltyctl "
+			    "gen-secrets --add-missing --output FILE` adds it",
+			    needed[i].name);
+	return errs->n == before ? 0 : -1;
+}
+
+int
 config_apply_reload(struct config *cur, const struct config *next,
     char *kept, size_t keptlen)
 {
@@ -419,13 +486,13 @@ config_apply_reload(struct config *cur, const struct config *next,
 		kept[0] = '\0';
 	for (i = 0; i < config_nkeys; i++) {
 		const struct config_key *k = &config_keys[i];
-		size_t size = k->type == CFG_STR ? CONFIG_STR_MAX : sizeof(long);
+		int str = k->type == CFG_STR || k->type == CFG_KEY;
+		size_t size = str ? CONFIG_STR_MAX : sizeof(long);
 		char *dst = (char *)cur + k->offset;
 		const char *src = (const char *)next + k->offset;
 
 		/* A string ends at its NUL: what follows is an older value. */
-		if (k->type == CFG_STR ? strcmp(dst, src) == 0 :
-		    memcmp(dst, src, size) == 0)
+		if (str ? strcmp(dst, src) == 0 : memcmp(dst, src, size) == 0)
 			continue;
 		if (k->flags & CFG_RELOAD) {
 			memcpy(dst, src, size);

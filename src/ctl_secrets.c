@@ -36,32 +36,88 @@ random_hex(char out[2 * SECRET_BYTES + 1])
 	return 0;
 }
 
+/* What each secret is for, written above it. */
+static const struct {
+	const char	*section, *name, *comment;
+} about[] = {
+	{ "database", "password", "The password of database.user; "
+	    "`loyaltyctl setup` sets it on\n# the role." },
+	{ "auth", "jwt_key", "Signs staff access tokens (HS256). A new one "
+	    "logs every user out." },
+	{ "auth", "master_key", "Seals the secrets of machine keys (AES-256-GCM). "
+	    "A new one makes\n# every machine key useless: create new keys "
+	    "after changing it." },
+};
+
+static const char *
+comment_for(const struct config_key *k)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(about) / sizeof(about[0]); i++)
+		if (strcmp(about[i].section, k->section) == 0 &&
+		    strcmp(about[i].name, k->name) == 0)
+			return about[i].comment;
+	return "";
+}
+
+/*
+ * Appends to text every secret of the configuration table that have
+ * lacks (all of them when have is NULL), each a fresh random value,
+ * under its section. Returns how many, or -1.
+ */
+static int
+render_missing(const struct config *have, char *text, size_t len)
+{
+	const char	*section = "";
+	char		 value[2 * SECRET_BYTES + 1];
+	size_t		 i, used = strlen(text);
+	int		 n, added = 0;
+
+	for (i = 0; i < config_nkeys; i++) {
+		const struct config_key *k = &config_keys[i];
+
+		if (!(k->flags & CFG_SECRET) || (have != NULL &&
+		    ((const char *)have + k->offset)[0] != '\0'))
+			continue;
+		if (random_hex(value) == -1) {
+			fprintf(stderr, "loyaltyctl: no random bytes from "
+			    "OpenSSL\n");
+			return -1;
+		}
+		n = strcmp(section, k->section) == 0 ?
+		    snprintf(text + used, len - used, "# %s\n%s = %s\n",
+		    comment_for(k), k->name, value) :
+		    snprintf(text + used, len - used, "\n[%s]\n# %s\n%s = %s\n",
+		    k->section, comment_for(k), k->name, value);
+		explicit_bzero(value, sizeof(value));
+		if (n < 0 || (size_t)n >= len - used)
+			return -1;
+		used += (size_t)n;
+		section = k->section;
+		added++;
+	}
+	return added;
+}
+
 static int
 render(char *text, size_t len)
 {
-	char		pw[2 * SECRET_BYTES + 1];
 	char		when[32];
 	time_t		now = time(NULL);
 	struct tm	tm;
 	int		n;
 
-	if (random_hex(pw) == -1) {
-		fprintf(stderr, "loyaltyctl: no random bytes from OpenSSL\n");
-		return -1;
-	}
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	n = snprintf(text, len,
 	    "# Secrets of loyalty, written by loyaltyctl gen-secrets at %s.\n"
 	    "# Keep it mode 0640, owned by root and loyaltyd's group; see\n"
-	    "# loyalty.conf(5). A backup of it is as secret as the file.\n"
-	    "\n"
-	    "[database]\n"
-	    "# The password of database.user; `loyaltyctl setup` sets it on\n"
-	    "# the role.\n"
-	    "password = %s\n", when, pw);
-	explicit_bzero(pw, sizeof(pw));
-	return n > 0 && (size_t)n < len ? 0 : -1;
+	    "# loyalty.conf(5). A backup of it is as secret as the file.\n",
+	    when);
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	return render_missing(NULL, text, len) > 0 ? 0 : -1;
 }
 
 /*
@@ -120,12 +176,77 @@ write_file(const char *path, const char *text, const char *group, int force)
 	return CTL_OK;
 }
 
+/*
+ * --add-missing: the secrets file at path keeps every value it has and
+ * gains a fresh one for each secret it lacks, such as the keys a newer
+ * version introduced. Its group is kept; a file that does not parse is
+ * left alone.
+ */
+static int
+add_missing(const char *path)
+{
+	struct config		 have;
+	struct config_errors	 errs;
+	struct stat		 st;
+	struct group		*gr;
+	char			 text[16384], when[32];
+	time_t			 now = time(NULL);
+	struct tm		 tm;
+	FILE			*f;
+	size_t			 len;
+	int			 added, rc, i;
+
+	if ((f = fopen(path, "re")) == NULL || fstat(fileno(f), &st) == -1) {
+		fprintf(stderr, "loyaltyctl: %s: %s\n", path, strerror(errno));
+		if (f != NULL)
+			fclose(f);
+		return CTL_FAIL;
+	}
+	len = fread(text, 1, sizeof(text) / 2, f);
+	rc = ferror(f) || !feof(f);
+	fclose(f);
+	if (rc) {
+		fprintf(stderr, "loyaltyctl: %s: unreadable or larger than "
+		    "%zu bytes\n", path, sizeof(text) / 2);
+		return CTL_FAIL;
+	}
+	text[len] = '\0';
+	config_defaults(&have);
+	errs.n = 0;
+	if (config_parse(path, text, &have, &errs, CONFIG_SECRETS) == -1) {
+		for (i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msg[i]);
+		fprintf(stderr, "loyaltyctl: %s left as it is\n", path);
+		explicit_bzero(text, sizeof(text));
+		return CTL_USAGE;
+	}
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(text + len, sizeof(text) - len, "%s\n# Added by loyaltyctl "
+	    "gen-secrets --add-missing at %s.\n", len > 0 && text[len - 1] !=
+	    '\n' ? "\n" : "", when);
+	added = render_missing(&have, text, sizeof(text));
+	explicit_bzero(&have, sizeof(have));
+	if (added <= 0) {
+		explicit_bzero(text, sizeof(text));
+		if (added == 0)
+			printf("%s has every secret; nothing added\n", path);
+		return added == 0 ? CTL_OK : CTL_FAIL;
+	}
+	gr = getgrgid(st.st_gid);
+	rc = write_file(path, text, gr != NULL ? gr->gr_name : NULL, 1);
+	explicit_bzero(text, sizeof(text));
+	if (rc == CTL_OK)
+		printf("added %d secret(s) to %s\n", added, path);
+	return rc;
+}
+
 int
 ctl_gen_secrets(struct ctl *ctl, int argc, char **argv)
 {
 	const char	*out = NULL, *group = NULL;
-	char		 text[1024];
-	int		 i, force = 0, rc;
+	char		 text[4096];
+	int		 i, force = 0, missing = 0, rc;
 
 	(void)ctl;	/* runs before there is a configuration to read */
 	for (i = 1; i < argc; i++) {
@@ -135,12 +256,20 @@ ctl_gen_secrets(struct ctl *ctl, int argc, char **argv)
 			group = argv[++i];
 		else if (strcmp(argv[i], "--force") == 0)
 			force = 1;
-		else {
-			fprintf(stderr, "usage: loyaltyctl gen-secrets "
-			    "[--output FILE [--group GROUP] [--force]]\n");
-			return CTL_USAGE;
-		}
+		else if (strcmp(argv[i], "--add-missing") == 0)
+			missing = 1;
+		else
+			break;
 	}
+	if (i < argc || (missing && (out == NULL || force || group))) {
+		fprintf(stderr, "usage: loyaltyctl gen-secrets "
+		    "[--output FILE [--group GROUP] [--force]]\n"
+		    "       loyaltyctl gen-secrets --add-missing --output "
+		    "FILE\n");
+		return CTL_USAGE;
+	}
+	if (missing)
+		return add_missing(out);
 	if (render(text, sizeof(text)) == -1)
 		return CTL_FAIL;
 	if (out == NULL) {

@@ -194,15 +194,35 @@ db_connected(const struct db *db)
 	return db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK;
 }
 
+/* state is one of the comma-separated codes in list. */
+static int
+listed(const char *list, const char *state)
+{
+	size_t n = strlen(state);
+
+	if (list == NULL || n != 5)
+		return 0;
+	for (; *list != '\0'; list += strcspn(list, ","),
+	    list += *list == ',')
+		if (strncmp(list, state, n) == 0 && (list[n] == ',' ||
+		    list[n] == '\0'))
+			return 1;
+	return 0;
+}
+
 enum lerr
-db_query(struct db *db, const char *sql, int nparams,
-    const char *const *params, PGresult **res)
+db_query_expect(struct db *db, const char *sql, int nparams,
+    const char *const *params, PGresult **res, const char *expect,
+    char state[6])
 {
 	ExecStatusType	st;
 	int64_t		t0;
 	enum lerr	e;
+	const char	*code;
 
 	*res = NULL;
+	if (state != NULL)
+		state[0] = '\0';
 	if ((e = db_ensure(db)) != LERR_OK)
 		return e;
 	t0 = mono_ns();
@@ -212,30 +232,80 @@ db_query(struct db *db, const char *sql, int nparams,
 	st = *res ? PQresultStatus(*res) : PGRES_FATAL_ERROR;
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return LERR_OK;
-	if (db->shm != NULL)
-		metrics_db_error(db->shm);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
+		if (db->shm != NULL)
+			metrics_db_error(db->shm);
 		PQclear(*res);
 		*res = NULL;
 		drop(db, PQerrorMessage(db->conn));
 		return LERR_DB_UNAVAILABLE;
 	}
+	code = *res ? PQresultErrorField(*res, PG_DIAG_SQLSTATE) : NULL;
+	if (code != NULL && listed(expect, code)) {
+		if (state != NULL)
+			snprintf(state, 6, "%s", code);
+		PQclear(*res);
+		*res = NULL;
+		return LERR_CONFLICT;
+	}
+	if (db->shm != NULL)
+		metrics_db_error(db->shm);
 	{
-		const char *state = *res ?
-		    PQresultErrorField(*res, PG_DIAG_SQLSTATE) : NULL;
 		struct logline l;
 
 		log_begin(&l, LOG_ERROR, "db_error");
-		log_str(&l, "sqlstate", state ? state : "");
+		log_str(&l, "sqlstate", code ? code : "");
 		log_str(&l, "msg", *res ? PQresultErrorMessage(*res) :
 		    PQerrorMessage(db->conn));
 		log_end(&l);
 	}
+	PQclear(*res);
+	*res = NULL;
 	return LERR_INTERNAL;
 }
 
+enum lerr
+db_query(struct db *db, const char *sql, int nparams,
+    const char *const *params, PGresult **res)
+{
+	return db_query_expect(db, sql, nparams, params, res, NULL, NULL);
+}
+
+/* A statement whose result is not needed. */
+static enum lerr
+db_exec(struct db *db, const char *sql, int nparams,
+    const char *const *params)
+{
+	PGresult	*r;
+	enum lerr	 e;
+
+	e = db_query(db, sql, nparams, params, &r);
+	PQclear(r);
+	return e;
+}
+
+enum lerr
+db_begin(struct db *db)
+{
+	return db_exec(db, "BEGIN", 0, NULL);
+}
+
+enum lerr
+db_set(struct db *db, const char *name, const char *value)
+{
+	const char *params[2] = { name, value };
+
+	return db_exec(db, "SELECT set_config($1, $2, true)", 2, params);
+}
+
+enum lerr
+db_commit(struct db *db)
+{
+	return db_exec(db, "COMMIT", 0, NULL);
+}
+
 void
-db_after_request(struct db *db)
+db_after_request(struct db *db, int failed)
 {
 	PGresult *r;
 
@@ -246,8 +316,9 @@ db_after_request(struct db *db)
 		return;
 	case PQTRANS_INTRANS:
 	case PQTRANS_INERROR:
-		log_msg(LOG_WARN, "db_rollback",
-		    "transaction left open by a request: rolled back");
+		if (!failed)
+			log_msg(LOG_WARN, "db_rollback", "transaction left "
+			    "open by a request: rolled back");
 		r = PQexec(db->conn, "ROLLBACK");
 		PQclear(r);
 		if (PQtransactionStatus(db->conn) == PQTRANS_IDLE)

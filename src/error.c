@@ -15,6 +15,7 @@ static const struct lerr_info table[LERR__COUNT] = {
 	[LERR_MEDIA_TYPE]	= { 415, "unsupported-media-type",
 				    "Unsupported media type" },
 	[LERR_VALIDATION]	= { 422, "validation", "Validation failed" },
+	[LERR_LOCKED]		= { 423, "account-locked", "Account locked" },
 	[LERR_RATE_LIMITED]	= { 429, "rate-limited", "Too many requests" },
 	[LERR_INTERNAL]		= { 500, "internal-error",
 				    "Internal server error" },

@@ -40,7 +40,21 @@ static const struct {
 	{ "maintenance", ctl_maintenance, ADMIN, "VACUUM ANALYZE, bloat report, reindex" },
 	{ "gen-secrets", ctl_gen_secrets, NO_CONFIG, "write a fresh secrets file" },
 	{ "status", ctl_status, 0, "the worker pool, from loyaltyd's /status" },
+	{ "tenant", ctl_tenant, ADMIN, "create a tenant (JSON on stdout)" },
+	{ "user", ctl_user, ADMIN, "create a staff user or platform admin" },
+	{ "key", ctl_key, ADMIN, "create, list or revoke a tenant's machine keys" },
 };
+
+/* Who runs loyaltyctl, before it becomes admin_os_user: for the audit. */
+static void
+operator_name(char *out, size_t len)
+{
+	const char	*sudo = getenv("SUDO_USER");
+	struct passwd	*pw = getpwuid(getuid());
+
+	snprintf(out, len, "%s", sudo != NULL && sudo[0] != '\0' ? sudo :
+	    pw != NULL ? pw->pw_name : "unknown");
+}
 
 static void
 usage(FILE *f)
@@ -368,6 +382,7 @@ main(int argc, char *argv[])
 	memset(&ctl, 0, sizeof(ctl));
 	if (getcwd(ctl.cwd, sizeof(ctl.cwd)) == NULL)
 		ctl.cwd[0] = '\0';
+	operator_name(ctl.operator_name, sizeof(ctl.operator_name));
 	ctl.config_path = CONFIG_DEFAULT_PATH;
 	ctl.sql_dir = LOYALTY_SQL_DIR;
 	/* "+": stop at the command, whose options are its own. */

@@ -37,7 +37,7 @@ print_config(const struct config *cfg)
 		else if (k->flags & CFG_ADMIN)
 			printf("# %s = <not read> (loyaltyctl reads it from "
 			    "admin_secrets_file)\n", k->name);
-		else if (k->type == CFG_STR)
+		else if (k->type == CFG_STR || k->type == CFG_KEY)
 			printf("%s = %s\n", k->name, field);
 		else if (k->type == CFG_LEVEL)
 			printf("%s = %s\n", k->name,
@@ -48,15 +48,20 @@ print_config(const struct config *cfg)
 	}
 }
 
-/* Prints every error as FILE:LINE: message; 0 when there is none. */
+/*
+ * Prints every error as FILE:LINE: message; 0 when there is none. To run
+ * (not just to print it), the configuration must also give the secrets
+ * loyaltyd cannot do without.
+ */
 static int
-load(const char *path, struct config *cfg)
+load(const char *path, struct config *cfg, int to_run)
 {
 	struct config_errors	errs;
 	int			i;
 
 	config_defaults(cfg);
-	if (config_load(path, cfg, &errs) == 0)
+	if (config_load(path, cfg, &errs) == 0 &&
+	    (!to_run || config_check_daemon(cfg, &errs) == 0))
 		return 0;
 	for (i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.msg[i]);
@@ -110,7 +115,7 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
-	if (load(path, &cfg) == -1)
+	if (load(path, &cfg, !print) == -1)
 		return 1;
 	if (check) {
 		printf("configuration OK\n");

@@ -333,7 +333,8 @@ reload(struct master *m)
 	int			i;
 
 	config_defaults(&next);
-	if (config_load(m->config_path, &next, &errs) == -1) {
+	if (config_load(m->config_path, &next, &errs) == -1 ||
+	    config_check_daemon(&next, &errs) == -1) {
 		for (i = 0; i < errs.n; i++)
 			log_msg(LOG_ERROR, "config_error", "%s", errs.msg[i]);
 		log_msg(LOG_ERROR, "reload_failed", "configuration has %d "

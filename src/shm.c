@@ -5,22 +5,34 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "ratelimit.h"
 #include "shm.h"
+
+/* The struct, then the rate limiter's table, 64-byte aligned. */
+#define LIMITS_OFFSET	((sizeof(struct shm) + 63) & ~(size_t)63)
 
 struct shm *
 shm_create(void)
 {
-	void *p;
+	size_t		 size = LIMITS_OFFSET +
+			    ratelimit_size(SHM_LIMIT_BUCKETS);
+	struct shm	*s;
+	void		*p;
 
-	p = mmap(NULL, sizeof(struct shm), PROT_READ | PROT_WRITE,
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED) {
-		log_msg(LOG_ERROR, "shm", "mmap of %zu bytes failed",
-		    sizeof(struct shm));
+		log_msg(LOG_ERROR, "shm", "mmap of %zu bytes failed", size);
 		return NULL;
 	}
-	memset(p, 0, sizeof(struct shm));
-	return p;
+	memset(p, 0, size);
+	s = p;
+	if ((s->limits = ratelimit_init((char *)p + LIMITS_OFFSET,
+	    SHM_LIMIT_BUCKETS)) == NULL) {
+		munmap(p, size);
+		return NULL;
+	}
+	return s;
 }
 
 int64_t

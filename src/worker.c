@@ -13,6 +13,9 @@
 
 #include <fcgiapp.h>
 
+#include <json-c/json.h>
+
+#include "auth.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
@@ -242,12 +245,15 @@ prepare(struct worker *w, struct request *req, FCGX_Request *fr)
 	if ((req->route->flags & ROUTE_JSON) && !is_json_type(req->content_type))
 		return problem_set(&req->problem, req->arena, LERR_MEDIA_TYPE,
 		    "send the body as Content-Type: application/json");
-	if ((req->route->flags & ROUTE_DB) && db_ensure(w->db) != LERR_OK) {
+	if ((req->route->flags & ROUTE_DB || req->route->access !=
+	    ACCESS_ANYONE) && db_ensure(w->db) != LERR_OK) {
 		req->problem.retry_after = db_retry_after(w->db);
 		return problem_set(&req->problem, req->arena,
 		    LERR_DB_UNAVAILABLE, "the database cannot be reached; "
 		    "try again shortly");
 	}
+	if (req->route->access != ACCESS_ANYONE)
+		return auth_request(req);
 	return LERR_OK;
 }
 
@@ -301,6 +307,9 @@ render_problem(struct request *req, struct response *res, enum lerr e)
 	problem_render(&req->problem, req->request_id, &res->body);
 	if (req->problem.allow != NULL)
 		response_header(res, "Allow", req->problem.allow);
+	if (req->problem.www_authenticate != NULL)
+		response_header(res, "WWW-Authenticate",
+		    req->problem.www_authenticate);
 	if (req->problem.retry_after > 0)
 		response_header(res, "Retry-After", arena_printf(req->arena,
 		    "%d", req->problem.retry_after));
@@ -370,10 +379,12 @@ handle(struct worker *w, FCGX_Request *fr, struct arena *a)
 		e = req.route->handler(&req, &res);
 	if (e != LERR_OK)
 		render_problem(&req, &res, e);
+	if (req.json != NULL)
+		json_object_put(req.json);
 	write_response(fr, &req, &res);
 	FCGX_Finish_r(fr);
 	req.envp = NULL;
-	db_after_request(w->db);
+	db_after_request(w->db, e != LERR_OK);
 
 	secs = (double)(mono_ns() - t0) / 1e9;
 	metrics_request(w->shm, req.route ? req.match.index + 1 : 0,
@@ -440,7 +451,8 @@ worker_main(const struct config *cfg, struct shm *shm, int slot,
 	w.slot = &shm->slots[slot];
 	w.slot_index = slot;
 	w.schema_expected = LOYALTY_SCHEMA_VERSION;
-	if (FCGX_Init() != 0 || (w.db = db_new(cfg, slot, shm)) == NULL) {
+	if (FCGX_Init() != 0 || (w.db = db_new(cfg, slot, shm)) == NULL ||
+	    auth_init(&w) == -1) {
 		log_msg(LOG_ERROR, "worker_init", "cannot initialise");
 		_exit(70);
 	}

@@ -53,7 +53,8 @@ out=$("$LOYALTYD" -c "$dir/inline.conf" --check-config 2>&1)
 like "$out" 'database.password is a secret: put it in the secrets_file' \
 	"a password in the main file is refused"
 
-printf '[database]\npassword = s3cret-value\n' >"$dir/secrets.conf"
+keys="[auth]\njwt_key = $(printf '%064d' 7)\nmaster_key = $(printf '%064d' 9)\n"
+printf "[database]\npassword = s3cret-value\n$keys" >"$dir/secrets.conf"
 printf '[server]\nsecrets_file = %s\n' "$dir/secrets.conf" >"$dir/main.conf"
 chmod 0644 "$dir/secrets.conf"
 out=$("$LOYALTYD" -c "$dir/main.conf" --check-config 2>&1)
@@ -64,6 +65,35 @@ is "$?" 1 "loyaltyd refuses to start with it"
 chmod 0640 "$dir/secrets.conf"
 out=$("$LOYALTYD" -c "$dir/main.conf" --check-config 2>&1)
 is "$out" "configuration OK" "mode 0640 is accepted"
+
+# The token and sealing keys: required, and long enough.
+cp "$dir/secrets.conf" "$dir/full-secrets.conf"
+printf '[database]\npassword = s3cret-value\n' >"$dir/secrets.conf"
+out=$("$LOYALTYD" -c "$dir/main.conf" --check-config 2>&1)
+is "$?" 1 "a secrets file without auth.jwt_key and auth.master_key fails the check"
+like "$out" "$dir/secrets.conf: auth.jwt_key is not set: .loyaltyctl gen-secrets --add-missing" \
+	"naming the missing key and the command that adds it"
+like "$out" "auth.master_key is not set" "both"
+out=$("$LOYALTYD" -c "$dir/main.conf" --listen "$dir/s.sock" 2>&1)
+is "$?" 1 "loyaltyd refuses to start without them"
+out=$("$LOYALTYCTL" gen-secrets --add-missing --output "$dir/secrets.conf" 2>&1)
+is "$?" 0 "gen-secrets --add-missing adds them"
+like "$out" "added 2 secret\(s\) to $dir/secrets.conf" "and says so"
+is "$(grep -c '^password = s3cret-value$' "$dir/secrets.conf")" 1 "the existing password is kept"
+is "$(stat -c %a "$dir/secrets.conf")" 640 "the file stays mode 0640"
+is "$("$LOYALTYD" -c "$dir/main.conf" --check-config 2>&1)" "configuration OK" \
+	"and the configuration passes"
+before=$(cat "$dir/secrets.conf")
+out=$("$LOYALTYCTL" gen-secrets --add-missing --output "$dir/secrets.conf" 2>&1)
+is "$?" 0 "a second --add-missing exits 0"
+is "$(cat "$dir/secrets.conf")" "$before" "and changes nothing"
+printf '[database]\npassword = x\n[auth]\njwt_key = %s\nmaster_key = %s\n' \
+	"$(printf '%032d' 1)" "$(printf '%064d' 2)" >"$dir/secrets.conf"
+out=$("$LOYALTYD" -c "$dir/main.conf" --check-config 2>&1)
+is "$?" 1 "a 16-byte auth.jwt_key is refused"
+like "$out" 'auth.jwt_key: 16 bytes; it must have 32 to 64 \(64 to 128 hex digits\)' "with the sizes"
+unlike "$out" "$(printf '%032d' 1)" "and without echoing the key"
+cp "$dir/full-secrets.conf" "$dir/secrets.conf"
 out=$("$LOYALTYD" -c "$dir/main.conf" --print-config 2>&1)
 like "$out" '# password = <set>' "--print-config shows the password is set"
 unlike "$out" 's3cret-value' "but never prints it"

@@ -92,7 +92,7 @@ stack_write_config "${remote[@]}" >/dev/null
 out=$(ctl migrate 2>&1)
 is "$?" 1 "without it the administrator cannot log in over TCP (exit 1)"
 cp "$secrets" "$HARNESS_DIR/secrets-with-admin.conf"
-printf 'admin_password = adm1n-pw\n' >>"$HARNESS_DIR/secrets-with-admin.conf"
+printf '[database]\nadmin_password = adm1n-pw\n' >>"$HARNESS_DIR/secrets-with-admin.conf"
 stack_write_config "server.secrets_file=$HARNESS_DIR/secrets-with-admin.conf" >/dev/null
 out=$("$LOYALTYD" --check-config -c "$STACK_CONF" 2>&1)
 is "$?" 1 "admin_password in the daemon's secrets file is refused"

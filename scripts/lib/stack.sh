@@ -348,7 +348,16 @@ stack_createdb() {
 # "log.level=debug"); "-section.key" drops one.
 stack_write_config() {
 	_stack_need_dir || return 1
+	# The stack's own secrets (database password, token and sealing
+	# keys), made once, readable by the app's group like the packaged one.
+	if [ ! -f "$STACK_DIR/secrets.conf" ]; then
+		[ -x "$LOYALTYCTL" ] || { _stack_fail "no $LOYALTYCTL (run scripts/build)"; return 1; }
+		"$LOYALTYCTL" gen-secrets --output "$STACK_DIR/secrets.conf" \
+			--group "$STACK_APP_GROUP" >/dev/null ||
+			{ _stack_fail "loyaltyctl gen-secrets failed"; return 1; }
+	fi
 	local -a keys=(
+		"server.secrets_file=$STACK_DIR/secrets.conf"
 		"server.workers=$STACK_WORKERS"
 		"database.host=$STACK_PG_SOCK"
 		"database.port=$STACK_PG_PORT"

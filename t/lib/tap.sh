@@ -57,6 +57,14 @@ want: '$2'"
 	fi
 }
 
+isnt() {
+	if [ "$1" != "$2" ]; then
+		pass "$3"
+	else
+		fail "$3" "got '$1' both times"
+	fi
+}
+
 like() {
 	if [[ $1 =~ $2 ]]; then
 		pass "$3"

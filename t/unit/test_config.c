@@ -175,6 +175,7 @@ test_config_every_key_default_parses_within_bounds(void **state)
 			break;
 		}
 		case CFG_STR:
+		case CFG_KEY:
 			assert_true(strlen(k->def) < CONFIG_STR_MAX);
 			assert_string_equal(got, k->def);
 			break;
@@ -825,8 +826,10 @@ test_config_only_listen_is_not_reloadable(void **state)
 		assert_string_equal(config_keys[i].name, "listen");
 	}
 	assert_int_equal(fixed, 1);
-	/* And the only secret is the database password. */
+	/* The secrets are the database password and the two auth keys. */
 	assert_true(key_named("database", "password")->flags & CFG_SECRET);
+	assert_true(key_named("auth", "jwt_key")->flags & CFG_SECRET);
+	assert_true(key_named("auth", "master_key")->flags & CFG_SECRET);
 	assert_false(key_named("database", "user")->flags & CFG_SECRET);
 }
 

@@ -377,6 +377,7 @@ test_lerr_info_maps_every_code_to_its_status(void **state)
 		{ LERR_TOO_LARGE, 413, "payload-too-large" },
 		{ LERR_MEDIA_TYPE, 415, "unsupported-media-type" },
 		{ LERR_VALIDATION, 422, "validation" },
+		{ LERR_LOCKED, 423, "account-locked" },
 		{ LERR_RATE_LIMITED, 429, "rate-limited" },
 		{ LERR_INTERNAL, 500, "internal-error" },
 		{ LERR_DB_UNAVAILABLE, 503, "database-unavailable" },

@@ -1,0 +1,50 @@
+/* api.h — what the /v1 handlers share: bodies, lists, audit entries. */
+#ifndef LOYALTY_API_H
+#define LOYALTY_API_H
+
+#include <libpq-fe.h>
+
+#include "json.h"
+#include "request.h"
+
+#define API_PAGE_DEFAULT	50
+#define API_PAGE_MAX		200
+
+/*
+ * The request body as a JSON object checked against spec (unknown fields
+ * are 422). The object belongs to the request: the worker puts it.
+ */
+enum lerr	 api_body(struct request *, const struct json_field *spec,
+		    struct json_object **out);
+/* A string member of obj, or NULL when absent (copied to the arena). */
+const char	*api_str(struct request *, struct json_object *,
+		    const char *name);
+
+/*
+ * ?limit= (1 to API_PAGE_MAX, default API_PAGE_DEFAULT) and ?after= (a
+ * cursor from a previous page's "next": digits). 400 naming the field.
+ */
+enum lerr	 api_page(struct request *, long *limit, const char **after);
+
+/*
+ * {"items":[...],"next":...} from the rows of r: column 0 the item as
+ * JSON text, column 1 its cursor. r holds up to limit + 1 rows: one more
+ * than the page says there is a next page.
+ */
+void		 api_list(struct response *, PGresult *r, long limit);
+/* The JSON text in row 0, column 0 of r as the body, with status. */
+void		 api_one(struct response *, int status, PGresult *r);
+
+/*
+ * An audit entry for the caller's change, in the request's transaction,
+ * in the caller's tenant. before and after are JSON texts (NULL: none)
+ * that never hold a secret.
+ */
+enum lerr	 audit(struct request *, const char *action,
+		    const char *target_type, const char *target_id,
+		    const char *before, const char *after);
+
+/* A 404 that says nothing about whether the id exists elsewhere. */
+enum lerr	 api_not_found(struct request *, const char *what);
+
+#endif
