@@ -154,8 +154,8 @@ count_failure(struct request *req, const char *tenant, const char *user)
 {
 	const struct config	*cfg = req->worker->cfg;
 	char			 window[32], limit[32], lockout[32];
-	const char		*params[5] = { tenant, user, window, limit,
-				    lockout };
+	const char		*params[3] = { tenant, user, window };
+	const char		*lock[4] = { tenant, user, limit, lockout };
 	PGresult		*r;
 	enum lerr		 e;
 	int			 now_locked;
@@ -175,10 +175,9 @@ count_failure(struct request *req, const char *tenant, const char *user)
 		return e;
 	PQclear(r);
 	if ((e = db_query(req->worker->db, "UPDATE users SET locked_until = "
-	    "now() + $5::int * interval '1 second', failed_logins = 0, "
+	    "now() + $4::int * interval '1 second', failed_logins = 0, "
 	    "first_failed_at = NULL WHERE tenant_id = $1 AND id = $2 AND "
-	    "failed_logins >= $4::int AND $3::int > 0 RETURNING 1", 5, params,
-	    &r)) != LERR_OK)
+	    "failed_logins >= $3::int RETURNING 1", 4, lock, &r)) != LERR_OK)
 		return e;
 	now_locked = PQntuples(r) == 1;
 	PQclear(r);
@@ -199,7 +198,8 @@ open_session(struct request *req, struct response *res, const char *tenant,
     const char *user, enum role role, const char *rehash)
 {
 	char		 ttl[32];
-	const char	*params[4] = { tenant, user, ttl, rehash };
+	const char	*params[3] = { tenant, user, ttl };
+	const char	*update[3] = { tenant, user, rehash };
 	const char	*session, *refresh;
 	PGresult	*r;
 	enum lerr	 e;
@@ -210,10 +210,9 @@ open_session(struct request *req, struct response *res, const char *tenant,
 	/* Not if a concurrent failure locked the account meanwhile. */
 	if ((e = db_query(req->worker->db, "UPDATE users SET failed_logins = "
 	    "0, first_failed_at = NULL, locked_until = NULL, last_login_at = "
-	    "now(), password_hash = coalesce($4, password_hash) WHERE "
+	    "now(), password_hash = coalesce($3, password_hash) WHERE "
 	    "tenant_id = $1 AND id = $2 AND (locked_until IS NULL OR "
-	    "locked_until <= now()) AND $3::bigint > 0", 4, params, &r)) !=
-	    LERR_OK)
+	    "locked_until <= now())", 3, update, &r)) != LERR_OK)
 		return e;
 	if (atoi(PQcmdTuples(r)) != 1) {
 		PQclear(r);

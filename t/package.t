@@ -335,10 +335,21 @@ is "$(psql_q "select rolname from pg_roles where rolname like 'loyalty%' order b
 	"loyalty loyalty_owner " "the database roles loyalty and loyalty_owner exist"
 is "$(psql_q "select datname from pg_database where datname = 'loyalty'")" loyalty "the database loyalty exists"
 out=$(g loyaltyctl migrate status 2>&1)
-like "$out" "1 applied, 0 pending" "migrations applied (loyaltyctl migrate status)" || diag "$out"
+nmig=$(ls "$TOP"/sql/*.sql | wc -l)
+like "$out" "$nmig applied, 0 pending" "migrations applied (loyaltyctl migrate status)" || diag "$out"
+is "$(g grep -cE '^(jwt_key|master_key) = [0-9a-f]{64}$' /etc/loyalty/secrets.conf)" 2 \
+	"with the token and sealing keys"
 is "$(g systemctl is-active loyalty.socket loyalty.service | tr '\n' ' ')" "active active " \
 	"loyalty.socket and loyalty.service are active"
 is "$(wait_code 15 /health/ready 200)" 200 "curl -k https://127.0.0.1/health/ready answers 200"
+# The first tenant and owner of DEPLOYMENT.md, and a login through nginx.
+out=$(gsh "loyaltyctl tenant create --slug pkg-shop --name 'Pkg Shop' &&
+	printf 'pkg-owner-password\n' | loyaltyctl user create --tenant pkg-shop \
+	--email owner@pkg.example --role owner --password-stdin" 2>&1)
+is "$?" 0 "loyaltyctl tenant create and user create work in the installed package" || diag "$out"
+is "$(g curl -sk -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+	-d '{"email":"owner@pkg.example","password":"pkg-owner-password"}' \
+	https://127.0.0.1/v1/auth/login)" 200 "and the owner logs in over HTTPS"
 evidence
 
 step "reinstall keeps the secrets"
