@@ -168,10 +168,12 @@ check_session(struct request *req, const struct jwt_claims *c)
 		    "the tenant is suspended");
 	req->who.kind = PRINCIPAL_USER;
 	req->who.role = role;
-	snprintf(req->who.tenant_id, sizeof(req->who.tenant_id), "%s", c->tid);
-	snprintf(req->who.id, sizeof(req->who.id), "%s", c->sub);
-	snprintf(req->who.session_id, sizeof(req->who.session_id), "%s",
-	    c->sid);
+	/* bearer() checked all three are uuids: UUID_LEN characters. */
+	snprintf(req->who.tenant_id, sizeof(req->who.tenant_id), "%.*s",
+	    UUID_LEN, c->tid);
+	snprintf(req->who.id, sizeof(req->who.id), "%.*s", UUID_LEN, c->sub);
+	snprintf(req->who.session_id, sizeof(req->who.session_id), "%.*s",
+	    UUID_LEN, c->sid);
 	if (role == ROLE_PLATFORM)
 		return db_set(req->worker->db, "loyalty.platform", "on");
 	return LERR_OK;
