@@ -17,7 +17,6 @@ struct problem {
 	enum lerr		 code;
 	const char		*detail;
 	const char		*allow;		/* 405: the Allow header */
-	const char		*www_authenticate;	/* 401: its scheme */
 	int			 retry_after;	/* seconds; 0 = none */
 	int			 nerrors;
 	struct field_error	 errors[PROBLEM_MAX_ERRORS];

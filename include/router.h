@@ -13,7 +13,7 @@ typedef enum lerr (*handler_fn)(struct request *, struct response *);
 
 /* Route flags. */
 #define ROUTE_DB	0x01	/* needs the database: 503 while it is away */
-#define ROUTE_LOOPBACK	0x02	/* only from 127.0.0.0/8, ::1 or a unix peer */
+#define ROUTE_LOOPBACK	0x02	/* only from 127.0.0.0/8 or ::1 (REMOTE_ADDR) */
 #define ROUTE_JSON	0x04	/* takes a JSON body (415 otherwise) */
 
 /*

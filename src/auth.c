@@ -127,8 +127,6 @@ auth_begin_tenant(struct request *req, const char *tenant_id, int platform)
 static enum lerr
 unauthorized(struct request *req, const char *why)
 {
-	/* RFC 6750: say which scheme is wanted. */
-	req->problem.www_authenticate = "Bearer";
 	return problem_set(&req->problem, req->arena, LERR_UNAUTHORIZED, "%s",
 	    why);
 }
@@ -373,8 +371,8 @@ tenant_limit(struct request *req)
 		return LERR_OK;
 	req->problem.retry_after = retry;
 	return problem_set(&req->problem, req->arena, LERR_RATE_LIMITED,
-	    "the tenant's request rate is over its limit; try again in %d "
-	    "seconds", retry);
+	    "the tenant's request rate is over its limit; try again in %d s",
+	    retry);
 }
 
 enum lerr

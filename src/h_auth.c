@@ -122,7 +122,7 @@ locked(struct request *req, const char *seconds)
 	req->problem.retry_after = atoi(seconds) > 0 ? atoi(seconds) : 1;
 	return problem_set(&req->problem, req->arena, LERR_LOCKED, "the "
 	    "account is locked after too many failed logins; try again in "
-	    "%d seconds", req->problem.retry_after);
+	    "%d s", req->problem.retry_after);
 }
 
 /* Login attempts are limited per email and per client address. */
@@ -143,7 +143,7 @@ login_limits(struct request *req, const char *email)
 	    "le:%s", email), &by_email, mono_ns(), &retry)) {
 		req->problem.retry_after = retry;
 		return problem_set(&req->problem, req->arena, LERR_RATE_LIMITED,
-		    "too many login attempts; try again in %d seconds", retry);
+		    "too many login attempts; try again in %d s", retry);
 	}
 	return LERR_OK;
 }
@@ -361,6 +361,33 @@ revoke_session(struct request *req, const char *tenant, const char *session,
 }
 
 /*
+ * The refresh token is spent, and the session lives auth.refresh_ttl_s
+ * from now: a login lasts as long as it is used.
+ */
+static enum lerr
+spend(struct request *req, const char *tenant, const char *hash,
+    const char *session)
+{
+	char		 ttl[32];
+	const char	*token[2] = { tenant, hash };
+	const char	*extend[3] = { tenant, session, ttl };
+	PGresult	*r;
+	enum lerr	 e;
+
+	snprintf(ttl, sizeof(ttl), "%ld", req->worker->cfg->auth_refresh_ttl_s);
+	if ((e = db_query(req->worker->db, "UPDATE refresh_tokens SET used_at "
+	    "= now() WHERE tenant_id = $1 AND token_hash = $2", 2, token,
+	    &r)) != LERR_OK)
+		return e;
+	PQclear(r);
+	e = db_query(req->worker->db, "UPDATE sessions SET expires_at = now() "
+	    "+ $3::int * interval '1 second' WHERE tenant_id = $1 AND id = $2",
+	    3, extend, &r);
+	PQclear(r);
+	return e;
+}
+
+/*
  * POST /v1/auth/refresh {refresh_token}: a new pair; the old refresh
  * token is spent. Presenting a spent one again means it was copied: the
  * whole session is revoked, for the thief and the owner alike.
@@ -374,7 +401,7 @@ h_auth_refresh(struct request *req, struct response *res)
 	PGresult	*r;
 	enum role	 role;
 	enum lerr	 e;
-	int		 spent, live;
+	int		 spent, live, suspended;
 
 	if ((e = refresh_body(req, tenant, hash)) != LERR_OK)
 		return e;
@@ -383,8 +410,8 @@ h_auth_refresh(struct request *req, struct response *res)
 	/* FOR UPDATE: of two refreshes with one token, one wins. */
 	if ((e = db_query(req->worker->db, "SELECT r.session_id, s.user_id, "
 	    "u.role, r.used_at IS NOT NULL, r.expires_at > now() AND "
-	    "s.revoked_at IS NULL AND s.expires_at > now() AND t.status = "
-	    "'active' FROM refresh_tokens r JOIN sessions s ON s.tenant_id = "
+	    "s.revoked_at IS NULL AND s.expires_at > now(), t.status = "
+	    "'suspended' FROM refresh_tokens r JOIN sessions s ON s.tenant_id = "
 	    "r.tenant_id AND s.id = r.session_id JOIN users u ON u.tenant_id = "
 	    "s.tenant_id AND u.id = s.user_id JOIN tenants t ON t.id = "
 	    "r.tenant_id WHERE r.tenant_id = $1 AND r.token_hash = $2 FOR "
@@ -400,6 +427,7 @@ h_auth_refresh(struct request *req, struct response *res)
 	role = role_parse(PQgetvalue(r, 0, 2));
 	spent = PQgetvalue(r, 0, 3)[0] == 't';
 	live = PQgetvalue(r, 0, 4)[0] == 't';
+	suspended = PQgetvalue(r, 0, 5)[0] == 't';
 	PQclear(r);
 	if (spent) {
 		req->who.kind = PRINCIPAL_USER;
@@ -422,11 +450,11 @@ h_auth_refresh(struct request *req, struct response *res)
 	if (!live)
 		return problem_set(&req->problem, req->arena,
 		    LERR_UNAUTHORIZED, "the session has ended: log in again");
-	if ((e = db_query(req->worker->db, "UPDATE refresh_tokens SET used_at "
-	    "= now() WHERE tenant_id = $1 AND token_hash = $2", 2, params,
-	    &r)) != LERR_OK)
+	if (suspended)
+		return problem_set(&req->problem, req->arena, LERR_FORBIDDEN,
+		    "the tenant is suspended");
+	if ((e = spend(req, tenant, hash, session)) != LERR_OK)
 		return e;
-	PQclear(r);
 	if ((e = new_refresh(req, tenant, session, &refresh)) != LERR_OK ||
 	    (e = db_commit(req->worker->db)) != LERR_OK)
 		return e;

@@ -307,9 +307,9 @@ render_problem(struct request *req, struct response *res, enum lerr e)
 	problem_render(&req->problem, req->request_id, &res->body);
 	if (req->problem.allow != NULL)
 		response_header(res, "Allow", req->problem.allow);
-	if (req->problem.www_authenticate != NULL)
-		response_header(res, "WWW-Authenticate",
-		    req->problem.www_authenticate);
+	/* RFC 9110: every 401 says which scheme is wanted. */
+	if (res->status == 401)
+		response_header(res, "WWW-Authenticate", "Bearer");
 	if (req->problem.retry_after > 0)
 		response_header(res, "Retry-After", arena_printf(req->arena,
 		    "%d", req->problem.retry_after));

@@ -31,6 +31,7 @@ is "$STATUS" 200 "emails are not case-sensitive"
 
 login owner@a.example wrong-password-1
 is "$STATUS" 401 "a wrong password: 401"
+is "$(header WWW-Authenticate)" Bearer "a 401 names the scheme (WWW-Authenticate: Bearer)"
 wrong=$(jq_get "$BODY" detail)
 login nobody@a.example wrong-password-1
 is "$STATUS" 401 "an unknown email: 401"
@@ -49,9 +50,12 @@ is "$STATUS" 423 "while locked, even the right password gets 423"
 unlike "$(jq_get "$BODY" detail)" 'wrong|right|correct' "without saying whether it was right"
 
 # --- refresh: rotation and reuse ---------------------------------------------
+psql_q "UPDATE sessions SET expires_at = now() + interval '1 hour'" >/dev/null
 http POST /v1/auth/refresh -H 'Content-Type: application/json' \
 	--data-binary "{\"refresh_token\":\"$R_OWNER\"}"
 is "$STATUS" 200 "refresh: 200"
+is "$(psql_q "SELECT count(*) FROM sessions WHERE expires_at > now() + interval '29 days'")" 1 \
+	"and the session lives auth.refresh_ttl_s from the refresh"
 R2=$(jq_get "$BODY" refresh_token) T2=$(jq_get "$BODY" access_token)
 isnt "$R2" "$R_OWNER" "a new refresh token each time"
 api "$T2" GET /v1/me
@@ -149,8 +153,22 @@ is "$(psql_q "SELECT count(*) FROM api_keys WHERE position('$S2' in encode(secre
 	"the database holds no secret in clear"
 
 # --- tenants (platform admin) ----------------------------------------------------
+login owner@b.example owner-b-password
+T_B=$TOKEN R_B=$REFRESH
 login root@platform.example platform-password
 T_PA=$TOKEN
+api "$T_PA" PATCH "/v1/tenants/$B" '{"status":"suspended"}'
+is "$STATUS" 200 "a platform admin suspends shop-b"
+api "$T_B" GET /v1/me
+is "$STATUS" 403 "its owner's access token gets 403 at once"
+http POST /v1/auth/refresh -H 'Content-Type: application/json' \
+	--data-binary "{\"refresh_token\":\"$R_B\"}"
+is "$STATUS" 403 "so does its refresh token"
+login owner@b.example owner-b-password
+is "$STATUS" 403 "and its login"
+api "$T_PA" PATCH "/v1/tenants/$B" '{"status":"active"}'
+api "$T_B" GET /v1/me
+is "$STATUS" 200 "active again, the same token works"
 api "$T_PA" POST /v1/tenants '{"slug":"pharma","name":"Pharma Group","currency":"ZWG"}'
 is "$STATUS" 201 "a platform admin creates a tenant: 201"
 is "$(jq_get "$BODY" timezone)" Africa/Harare "in Africa/Harare by default"
