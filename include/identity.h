@@ -11,8 +11,8 @@
 #define KEY_SECRET_LEN		47	/* "lks_" and 43 base64url */
 
 /*
- * An email as accounts are stored: lower-cased in place. NULL when it is
- * fine, else what is wrong with it.
+ * An email as accounts are stored: printable ASCII, lower-cased in place.
+ * NULL when it is fine, else what is wrong with it.
  */
 const char	*email_normalise(char *email);
 

@@ -55,9 +55,9 @@ CREATE TABLE users (
 	tenant_id	uuid NOT NULL REFERENCES tenants (id),
 	id		uuid NOT NULL DEFAULT gen_random_uuid(),
 	seq		bigint GENERATED ALWAYS AS IDENTITY,
-	email		text NOT NULL CHECK (email = lower(email)
-			    AND length(email) BETWEEN 3 AND 254
-			    AND email ~ '^[^@[:space:]]+@[^@[:space:]]+$'),
+	email		text NOT NULL CHECK (email ~ '^[!-?A-~]+@[!-?A-~]+$'
+			    AND email !~ '[A-Z]'
+			    AND length(email) BETWEEN 3 AND 254),
 	role		text NOT NULL CHECK (role IN ('viewer', 'operator',
 			    'admin', 'owner', 'platform_admin')),
 	password_hash	text NOT NULL CHECK (password_hash LIKE '$scrypt$%'),
@@ -69,7 +69,11 @@ CREATE TABLE users (
 	updated_at	timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (tenant_id, id),
 	UNIQUE (tenant_id, email),
-	UNIQUE (tenant_id, seq)
+	UNIQUE (tenant_id, seq),
+	-- Platform administrators, and only they, live in the platform's
+	-- tenant: the platform door opens for nobody else.
+	CHECK ((role = 'platform_admin') =
+	    (tenant_id = '00000000-0000-0000-0000-000000000000'))
 );
 -- Login finds a user by email before it knows the tenant.
 CREATE INDEX users_email ON users (email);
@@ -139,6 +143,10 @@ CREATE TABLE audit_log (
 	PRIMARY KEY (tenant_id, id)
 );
 REVOKE UPDATE, DELETE ON audit_log FROM loyalty;
+-- A tenant's id, kind and slug never change.
+REVOKE UPDATE ON tenants FROM loyalty;
+GRANT UPDATE (name, currency, timezone, status, updated_at) ON tenants
+	TO loyalty;
 
 -- Row-level security, forced so that it binds the owner too.
 ALTER TABLE tenants ENABLE ROW LEVEL SECURITY;

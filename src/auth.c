@@ -18,6 +18,8 @@
 
 #define KEY_SKEW_S	300	/* signed requests: timestamp within this */
 #define SIGNATURE_HEX	64
+#define BAD_SIGNATURE	"the key is unknown or revoked, or the signature does " \
+			"not match"
 
 static const char *const role_names[] = {
 	[ROLE_NONE] = "none",
@@ -172,8 +174,11 @@ check_session(struct request *req, const struct jwt_claims *c)
 	snprintf(req->who.id, sizeof(req->who.id), "%.*s", UUID_LEN, c->sub);
 	snprintf(req->who.session_id, sizeof(req->who.session_id), "%.*s",
 	    UUID_LEN, c->sid);
-	if (role == ROLE_PLATFORM)
+	/* The table's CHECK keeps platform_admin there; so does this. */
+	if (role == ROLE_PLATFORM && strcmp(c->tid, PLATFORM_TENANT) == 0)
 		return db_set(req->worker->db, "loyalty.platform", "on");
+	if (role == ROLE_PLATFORM)
+		req->who.role = ROLE_NONE;
 	return LERR_OK;
 }
 
@@ -329,20 +334,21 @@ signed_request(struct request *req, const char *key_id, const char *ts,
 	    "k.tenant_id WHERE k.tenant_id = $1 AND k.id = $2 AND "
 	    "k.revoked_at IS NULL", 2, params, &r)) != LERR_OK)
 		return e;
+	/* One answer whether the key is unknown or the signature wrong. */
 	if (PQntuples(r) != 1) {
 		PQclear(r);
-		return unauthorized(req, "unknown or revoked key");
+		return unauthorized(req, BAD_SIGNATURE);
 	}
 	secret = key_secret(req, tenant, key_id, PQgetvalue(r, 0, 0));
 	suspended = PQgetvalue(r, 0, 1)[0] == 't';
 	PQclear(r);
+	/* Unsealable: auth.master_key changed since the key was made. */
 	if (secret == NULL)
-		return problem_set(&req->problem, req->arena, LERR_INTERNAL,
-		    "the key cannot be checked");
+		return unauthorized(req, BAD_SIGNATURE);
 	ok = signature_ok(req, secret, ts, sig + 3);
 	OPENSSL_cleanse(secret, strlen(secret));
 	if (!ok)
-		return unauthorized(req, "the signature does not match");
+		return unauthorized(req, BAD_SIGNATURE);
 	if (suspended)
 		return problem_set(&req->problem, req->arena, LERR_FORBIDDEN,
 		    "the tenant is suspended");

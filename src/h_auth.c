@@ -93,33 +93,43 @@ parse_refresh(const char *token, char tenant[UUID_LEN + 1],
 	return 0;
 }
 
-/* {access_token, token_type, expires_in, refresh_token} */
-static enum lerr
-token_pair(struct request *req, struct response *res, const char *tenant,
-    const char *user, const char *session, enum role role,
-    const char *refresh)
-{
-	const char	*access;
+/*
+ * {access_token, token_type, expires_in, refresh_token}. The access token
+ * is signed before the caller commits, so that nothing is spent or
+ * recorded for a pair that could not be made.
+ */
+struct pair {
+	const char	*access, *refresh;
 	long		 ttl;
-	enum lerr	 e;
+};
 
-	if ((e = auth_issue_access(req, tenant, user, session, role, &access,
-	    &ttl)) != LERR_OK)
-		return e;
+static enum lerr
+make_pair(struct request *req, const char *tenant, const char *user,
+    const char *session, enum role role, const char *refresh, struct pair *p)
+{
+	p->refresh = refresh;
+	return auth_issue_access(req, tenant, user, session, role, &p->access,
+	    &p->ttl);
+}
+
+static enum lerr
+send_pair(struct response *res, const struct pair *p)
+{
 	response_json(res, 200);
 	buf_puts(&res->body, "{\"access_token\":");
-	buf_json_str(&res->body, access);
+	buf_json_str(&res->body, p->access);
 	buf_printf(&res->body, ",\"token_type\":\"Bearer\",\"expires_in\":%ld,"
-	    "\"refresh_token\":", ttl);
-	buf_json_str(&res->body, refresh);
+	    "\"refresh_token\":", p->ttl);
+	buf_json_str(&res->body, p->refresh);
 	buf_puts(&res->body, "}\n");
 	return LERR_OK;
 }
 
+/* 423: the same answer to every attempt while an account is locked. */
 static enum lerr
-locked(struct request *req, const char *seconds)
+locked(struct request *req, long seconds)
 {
-	req->problem.retry_after = atoi(seconds) > 0 ? atoi(seconds) : 1;
+	req->problem.retry_after = seconds > 0 ? (int)seconds : 1;
 	return problem_set(&req->problem, req->arena, LERR_LOCKED, "the "
 	    "account is locked after too many failed logins; try again in "
 	    "%d s", req->problem.retry_after);
@@ -148,64 +158,115 @@ login_limits(struct request *req, const char *email)
 	return LERR_OK;
 }
 
-/* One more failure; locks the account at auth.lockout_failures. */
+/* A user the email belongs to, as login found it. */
+struct candidate {
+	char		 tenant[UUID_LEN + 1];
+	char		 user[UUID_LEN + 1];
+	enum role	 role;
+	const char	*hash;
+	int		 suspended;
+	long		 attempts;	/* in the window, this one included */
+	int		 is_locked;
+};
+
+#define MAX_CANDIDATES	8
+
 static enum lerr
-count_failure(struct request *req, const char *tenant, const char *user)
+lock_account(struct request *req, const struct candidate *c)
+{
+	char		 lockout[32];
+	const char	*params[3] = { c->tenant, c->user, lockout };
+	PGresult	*r;
+	enum lerr	 e;
+
+	snprintf(lockout, sizeof(lockout), "%ld",
+	    req->worker->cfg->auth_lockout_s);
+	if ((e = auth_begin_tenant(req, c->tenant, 0)) != LERR_OK)
+		return e;
+	if ((e = db_query(req->worker->db, "UPDATE users SET locked_until = "
+	    "now() + $3::int * interval '1 second', failed_logins = 0, "
+	    "first_failed_at = NULL WHERE tenant_id = $1 AND id = $2", 3,
+	    params, &r)) != LERR_OK)
+		return e;
+	PQclear(r);
+	if ((e = db_commit(req->worker->db)) != LERR_OK)
+		return e;
+	log_msg(LOG_WARN, "account_locked", "user %s of tenant %s is locked "
+	    "for %s s after %ld failed logins", c->user, c->tenant, lockout,
+	    req->worker->cfg->auth_lockout_failures);
+	return LERR_OK;
+}
+
+/*
+ * Counts the attempt before the password is checked, on the locked row,
+ * so that guesses already in flight cannot get past the lock: a locked
+ * account (or one whose window is already full) is not checked at all.
+ */
+static enum lerr
+begin_attempt(struct request *req, struct candidate *c)
 {
 	const struct config	*cfg = req->worker->cfg;
-	char			 window[32], limit[32], lockout[32];
-	const char		*params[3] = { tenant, user, window };
-	const char		*lock[4] = { tenant, user, limit, lockout };
+	char			 window[32];
+	const char		*params[3] = { c->tenant, c->user, window };
 	PGresult		*r;
 	enum lerr		 e;
-	int			 now_locked;
 
 	snprintf(window, sizeof(window), "%ld", cfg->auth_lockout_window_s);
-	snprintf(limit, sizeof(limit), "%ld", cfg->auth_lockout_failures);
-	snprintf(lockout, sizeof(lockout), "%ld", cfg->auth_lockout_s);
-	if ((e = auth_begin_tenant(req, tenant, 0)) != LERR_OK)
+	if ((e = auth_begin_tenant(req, c->tenant, 0)) != LERR_OK)
 		return e;
-	/* Evaluated on the locked row: concurrent failures all count. */
 	if ((e = db_query(req->worker->db, "UPDATE users SET failed_logins = "
 	    "CASE WHEN first_failed_at > now() - $3::int * interval '1 second' "
 	    "THEN failed_logins + 1 ELSE 1 END, first_failed_at = CASE WHEN "
 	    "first_failed_at > now() - $3::int * interval '1 second' THEN "
-	    "first_failed_at ELSE now() END WHERE tenant_id = $1 AND id = $2",
-	    3, params, &r)) != LERR_OK)
+	    "first_failed_at ELSE now() END WHERE tenant_id = $1 AND id = $2 "
+	    "AND (locked_until IS NULL OR locked_until <= now()) RETURNING "
+	    "failed_logins", 3, params, &r)) != LERR_OK)
 		return e;
-	PQclear(r);
-	if ((e = db_query(req->worker->db, "UPDATE users SET locked_until = "
-	    "now() + $4::int * interval '1 second', failed_logins = 0, "
-	    "first_failed_at = NULL WHERE tenant_id = $1 AND id = $2 AND "
-	    "failed_logins >= $3::int RETURNING 1", 4, lock, &r)) != LERR_OK)
-		return e;
-	now_locked = PQntuples(r) == 1;
+	c->is_locked = PQntuples(r) != 1;
+	c->attempts = c->is_locked ? 0 : atol(PQgetvalue(r, 0, 0));
 	PQclear(r);
 	if ((e = db_commit(req->worker->db)) != LERR_OK)
 		return e;
-	if (now_locked) {
-		log_msg(LOG_WARN, "account_locked", "user %s of tenant %s is "
-		    "locked for %s s after %s failed logins", user, tenant,
-		    lockout, limit);
-		return locked(req, lockout);
+	if (!c->is_locked && c->attempts > cfg->auth_lockout_failures) {
+		c->is_locked = 1;
+		return lock_account(req, c);
 	}
-	return problem_set(&req->problem, req->arena, LERR_UNAUTHORIZED, WRONG);
+	return LERR_OK;
+}
+
+/* The attempt begin_attempt counted was no failure after all. */
+static enum lerr
+uncount_attempt(struct request *req, const struct candidate *c)
+{
+	const char	*params[2] = { c->tenant, c->user };
+	PGresult	*r;
+	enum lerr	 e;
+
+	if ((e = auth_begin_tenant(req, c->tenant, 0)) != LERR_OK)
+		return e;
+	if ((e = db_query(req->worker->db, "UPDATE users SET failed_logins = "
+	    "greatest(failed_logins - 1, 0) WHERE tenant_id = $1 AND id = $2",
+	    2, params, &r)) != LERR_OK)
+		return e;
+	PQclear(r);
+	return db_commit(req->worker->db);
 }
 
 /* A session, its first refresh token, the audit entry, the tokens. */
 static enum lerr
-open_session(struct request *req, struct response *res, const char *tenant,
-    const char *user, enum role role, const char *rehash)
+open_session(struct request *req, struct response *res,
+    const struct candidate *c, const char *rehash)
 {
 	char		 ttl[32];
-	const char	*params[3] = { tenant, user, ttl };
-	const char	*update[3] = { tenant, user, rehash };
+	const char	*params[3] = { c->tenant, c->user, ttl };
+	const char	*update[3] = { c->tenant, c->user, rehash };
 	const char	*session, *refresh;
+	struct pair	 pair;
 	PGresult	*r;
 	enum lerr	 e;
 
 	snprintf(ttl, sizeof(ttl), "%ld", req->worker->cfg->auth_refresh_ttl_s);
-	if ((e = auth_begin_tenant(req, tenant, 0)) != LERR_OK)
+	if ((e = auth_begin_tenant(req, c->tenant, 0)) != LERR_OK)
 		return e;
 	/* Not if a concurrent failure locked the account meanwhile. */
 	if ((e = db_query(req->worker->db, "UPDATE users SET failed_logins = "
@@ -216,7 +277,7 @@ open_session(struct request *req, struct response *res, const char *tenant,
 		return e;
 	if (atoi(PQcmdTuples(r)) != 1) {
 		PQclear(r);
-		return locked(req, "1");
+		return locked(req, req->worker->cfg->auth_lockout_s);
 	}
 	PQclear(r);
 	if ((e = db_query(req->worker->db, "INSERT INTO sessions (tenant_id, "
@@ -225,22 +286,84 @@ open_session(struct request *req, struct response *res, const char *tenant,
 		return e;
 	session = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
 	PQclear(r);
-	if ((e = new_refresh(req, tenant, session, &refresh)) != LERR_OK)
+	if ((e = new_refresh(req, c->tenant, session, &refresh)) != LERR_OK)
 		return e;
 	req->who.kind = PRINCIPAL_USER;
-	req->who.role = role;
-	snprintf(req->who.tenant_id, sizeof(req->who.tenant_id), "%s", tenant);
-	snprintf(req->who.id, sizeof(req->who.id), "%s", user);
+	req->who.role = c->role;
+	snprintf(req->who.tenant_id, sizeof(req->who.tenant_id), "%s",
+	    c->tenant);
+	snprintf(req->who.id, sizeof(req->who.id), "%s", c->user);
 	if ((e = audit(req, "session.create", "session", session, NULL,
-	    NULL)) != LERR_OK || (e = db_commit(req->worker->db)) != LERR_OK)
+	    NULL)) != LERR_OK ||
+	    (e = make_pair(req, c->tenant, c->user, session, c->role, refresh,
+	    &pair)) != LERR_OK ||
+	    (e = db_commit(req->worker->db)) != LERR_OK)
 		return e;
-	return token_pair(req, res, tenant, user, session, role, refresh);
+	return send_pair(res, &pair);
 }
 
 /*
- * POST /v1/auth/login {email, password, tenant?}. The same answer, after
- * the same work, whether or not the email exists; a locked account says
- * so without the password being checked.
+ * An email nobody has still "locks" after auth.lockout_failures attempts
+ * in the window (a bucket in shared memory), so that 423 does not tell
+ * an account that exists from one that does not.
+ */
+static enum lerr
+unknown_email(struct request *req, const char *email, const char *password)
+{
+	const struct config	*cfg = req->worker->cfg;
+	struct rl_rule		 rule = { cfg->auth_lockout_failures - 1,
+				    cfg->auth_lockout_window_s,
+				    cfg->auth_lockout_failures - 1 };
+	int			 retry;
+
+	if (rule.per > 0 && !ratelimit_take(req->worker->shm->limits,
+	    arena_printf(req->arena, "lu:%s", email), &rule, mono_ns(), &retry))
+		return locked(req, cfg->auth_lockout_s);
+	password_dummy_verify(password);
+	if (rule.per == 0)
+		return locked(req, cfg->auth_lockout_s);
+	return problem_set(&req->problem, req->arena, LERR_UNAUTHORIZED, WRONG);
+}
+
+/* Up to MAX_CANDIDATES users of the email, through the login door. */
+static enum lerr
+find_candidates(struct request *req, const char *email, const char *slug,
+    struct candidate *c, int *n)
+{
+	const char	*params[2] = { email, slug != NULL ? slug : "" };
+	PGresult	*r;
+	enum lerr	 e;
+	int		 i;
+
+	if ((e = db_begin(req->worker->db)) != LERR_OK ||
+	    (e = db_set(req->worker->db, "loyalty.login_email", email)) !=
+	    LERR_OK)
+		return e;
+	if ((e = db_query(req->worker->db, "SELECT u.tenant_id, u.id, u.role, "
+	    "u.password_hash, t.status = 'suspended' FROM users u JOIN tenants "
+	    "t ON t.id = u.tenant_id WHERE u.email = $1 AND ($2 = '' OR t.slug "
+	    "= $2) ORDER BY u.tenant_id LIMIT 8", 2, params, &r)) != LERR_OK)
+		return e;
+	*n = PQntuples(r);
+	for (i = 0; i < *n; i++) {
+		memset(&c[i], 0, sizeof(c[i]));
+		snprintf(c[i].tenant, sizeof(c[i].tenant), "%s",
+		    PQgetvalue(r, i, 0));
+		snprintf(c[i].user, sizeof(c[i].user), "%s", PQgetvalue(r, i, 1));
+		c[i].role = role_parse(PQgetvalue(r, i, 2));
+		c[i].hash = arena_strdup(req->arena, PQgetvalue(r, i, 3));
+		c[i].suspended = PQgetvalue(r, i, 4)[0] == 't';
+	}
+	PQclear(r);
+	return db_commit(req->worker->db);
+}
+
+/*
+ * POST /v1/auth/login {email, password, tenant?}. An unknown email gets
+ * the answers, after the work, of a wrong password. When the email has
+ * accounts at several tenants and no tenant is named, the password is
+ * checked against each: one match logs in; only when it matches at
+ * several is the tenant's slug asked for.
  */
 enum lerr
 h_auth_login(struct request *req, struct response *res)
@@ -251,14 +374,14 @@ h_auth_login(struct request *req, struct response *res)
 		{ "tenant", JK_STRING, 0, 1, 63 },
 		{ NULL, JK_STRING, 0, 0, 0 }
 	};
+	struct candidate	 c[MAX_CANDIDATES];
 	struct json_object	*body;
-	const char		*email, *password, *slug, *params[2];
-	char			 tenant[UUID_LEN + 1], user[UUID_LEN + 1];
-	char			*stored, *rehash = NULL, *until;
-	PGresult		*r;
-	enum role		 role;
+	const char		*email, *password, *slug;
+	char			*rehash = NULL;
+	long			 limit = req->worker->cfg->auth_lockout_failures;
 	enum lerr		 e;
-	int			 n, ok, needs_rehash = 0, suspended;
+	int			 n, i, ok, needs_rehash, matched = -1, matches = 0;
+	int			 all_locked = 1;
 
 	if ((e = api_body(req, spec, &body)) != LERR_OK)
 		return e;
@@ -267,61 +390,69 @@ h_auth_login(struct request *req, struct response *res)
 	slug = api_str(req, body, "tenant");
 	if ((e = login_limits(req, email)) != LERR_OK)
 		return e;
-	params[0] = email;
-	params[1] = slug != NULL ? slug : "";
-	if ((e = db_begin(req->worker->db)) != LERR_OK ||
-	    (e = db_set(req->worker->db, "loyalty.login_email", email)) !=
-	    LERR_OK)
+	if ((e = find_candidates(req, email, slug, c, &n)) != LERR_OK)
 		return e;
-	if ((e = db_query(req->worker->db, "SELECT u.tenant_id, u.id, u.role, "
-	    "u.password_hash, coalesce(ceil(extract(epoch FROM "
-	    "u.locked_until - now())), 0)::int, t.status = 'suspended' FROM "
-	    "users u JOIN tenants t ON t.id = u.tenant_id WHERE u.email = $1 "
-	    "AND ($2 = '' OR t.slug = $2) LIMIT 2", 2, params, &r)) != LERR_OK)
-		return e;
-	if ((e = db_commit(req->worker->db)) != LERR_OK) {
-		PQclear(r);
-		return e;
+	if (n == 0)
+		return unknown_email(req, email, password);
+	for (i = 0; i < n; i++) {
+		if ((e = begin_attempt(req, &c[i])) != LERR_OK)
+			return e;
+		if (c[i].is_locked)
+			continue;
+		all_locked = 0;
+		needs_rehash = 0;
+		ok = password_verify(password, c[i].hash, &needs_rehash);
+		if (ok == -1)
+			log_msg(LOG_ERROR, "password_hash", "user %s of tenant "
+			    "%s has a malformed password hash", c[i].user,
+			    c[i].tenant);
+		if (ok != 1)
+			continue;
+		matches++;
+		matched = i;
+		if (needs_rehash) {
+			rehash = arena_alloc(req->arena, PW_HASH_MAX);
+			if (password_hash(password, &PW_DEFAULT, rehash,
+			    PW_HASH_MAX) == -1)
+				rehash = NULL;
+		}
 	}
-	if ((n = PQntuples(r)) == 0) {
-		PQclear(r);
-		password_dummy_verify(password);
+	if (all_locked)
+		return locked(req, req->worker->cfg->auth_lockout_s);
+	if (matches == 0) {
+		all_locked = 1;
+		/* A failure for each: the ones at the limit lock. */
+		for (i = 0; i < n; i++) {
+			if (c[i].is_locked)
+				continue;
+			if (c[i].attempts < limit) {
+				all_locked = 0;
+				continue;
+			}
+			if ((e = lock_account(req, &c[i])) != LERR_OK)
+				return e;
+		}
+		if (all_locked)
+			return locked(req, req->worker->cfg->auth_lockout_s);
 		return problem_set(&req->problem, req->arena,
 		    LERR_UNAUTHORIZED, WRONG);
 	}
-	if (n > 1) {
-		PQclear(r);
+	/*
+	 * The password was right somewhere: the attempts counted on the
+	 * email's other accounts were no guesses against them.
+	 */
+	for (i = 0; i < n; i++)
+		if (!c[i].is_locked && (matches > 1 || i != matched) &&
+		    (e = uncount_attempt(req, &c[i])) != LERR_OK)
+			return e;
+	if (matches > 1)
 		return problem_field(&req->problem, req->arena, LERR_VALIDATION,
-		    "tenant", "is required: this email has accounts at more "
-		    "than one tenant; give the tenant's slug");
-	}
-	snprintf(tenant, sizeof(tenant), "%s", PQgetvalue(r, 0, 0));
-	snprintf(user, sizeof(user), "%s", PQgetvalue(r, 0, 1));
-	role = role_parse(PQgetvalue(r, 0, 2));
-	stored = arena_strdup(req->arena, PQgetvalue(r, 0, 3));
-	until = arena_strdup(req->arena, PQgetvalue(r, 0, 4));
-	suspended = PQgetvalue(r, 0, 5)[0] == 't';
-	PQclear(r);
-	if (atoi(until) > 0)
-		return locked(req, until);
-	if ((ok = password_verify(password, stored, &needs_rehash)) != 1) {
-		if (ok == -1)
-			log_msg(LOG_ERROR, "password_hash", "user %s of tenant "
-			    "%s has a malformed password hash", user, tenant);
-		return count_failure(req, tenant, user);
-	}
-	if (suspended)
+		    "tenant", "is required: this email and password belong to "
+		    "accounts at more than one tenant; give the tenant's slug");
+	if (c[matched].suspended)
 		return problem_set(&req->problem, req->arena, LERR_FORBIDDEN,
 		    "the tenant is suspended");
-	if (needs_rehash) {
-		rehash = arena_alloc(req->arena, PW_HASH_MAX);
-		if (password_hash(password, &PW_DEFAULT, rehash,
-		    PW_HASH_MAX) == -1)
-			rehash = NULL;
-	}
-	ratelimit_reset(req->worker->shm->limits, arena_printf(req->arena,
-	    "le:%s", email));
-	return open_session(req, res, tenant, user, role, rehash);
+	return open_session(req, res, &c[matched], rehash);
 }
 
 /* The refresh token of a request body {refresh_token}. */
@@ -401,6 +532,7 @@ h_auth_refresh(struct request *req, struct response *res)
 	PGresult	*r;
 	enum role	 role;
 	enum lerr	 e;
+	struct pair	 pair;
 	int		 spent, live, suspended;
 
 	if ((e = refresh_body(req, tenant, hash)) != LERR_OK)
@@ -456,9 +588,10 @@ h_auth_refresh(struct request *req, struct response *res)
 	if ((e = spend(req, tenant, hash, session)) != LERR_OK)
 		return e;
 	if ((e = new_refresh(req, tenant, session, &refresh)) != LERR_OK ||
-	    (e = db_commit(req->worker->db)) != LERR_OK)
+	    (e = make_pair(req, tenant, user, session, role, refresh,
+	    &pair)) != LERR_OK || (e = db_commit(req->worker->db)) != LERR_OK)
 		return e;
-	return token_pair(req, res, tenant, user, session, role, refresh);
+	return send_pair(res, &pair);
 }
 
 /*

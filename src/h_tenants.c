@@ -130,8 +130,9 @@ h_tenants_list(struct request *req, struct response *res)
 	return db_commit(req->worker->db);
 }
 
+/* The tenant of the path (row-locked for a change), or NULL and a 404. */
 static PGresult *
-target(struct request *req, enum lerr *e)
+target(struct request *req, int lock, enum lerr *e)
 {
 	const char	*id = request_path_param(req, "id");
 	const char	*params[1] = { id };
@@ -141,9 +142,10 @@ target(struct request *req, enum lerr *e)
 		*e = api_not_found(req, "tenant");
 		return NULL;
 	}
-	if ((*e = db_query(req->worker->db, "SELECT api_tenant(t)::text FROM "
-	    "tenants t WHERE t.id = $1 AND t.kind = 'merchant' FOR UPDATE", 1,
-	    params, &r)) != LERR_OK)
+	if ((*e = db_query(req->worker->db, lock ? "SELECT api_tenant(t)::text "
+	    "FROM tenants t WHERE t.id = $1 AND t.kind = 'merchant' FOR UPDATE" :
+	    "SELECT api_tenant(t)::text FROM tenants t WHERE t.id = $1 AND "
+	    "t.kind = 'merchant'", 1, params, &r)) != LERR_OK)
 		return NULL;
 	if (PQntuples(r) != 1) {
 		PQclear(r);
@@ -160,7 +162,7 @@ h_tenants_get(struct request *req, struct response *res)
 	PGresult	*r;
 	enum lerr	 e;
 
-	if ((r = target(req, &e)) == NULL)
+	if ((r = target(req, 0, &e)) == NULL)
 		return e;
 	api_one(res, 200, r);
 	PQclear(r);
@@ -190,7 +192,8 @@ h_tenants_update(struct request *req, struct response *res)
 	params[2] = api_str(req, body, "currency");
 	params[3] = api_str(req, body, "timezone");
 	params[4] = api_str(req, body, "status");
-	if (json_object_object_length(body) == 0)
+	if (params[1] == NULL && params[2] == NULL && params[3] == NULL &&
+	    params[4] == NULL)
 		return problem_field(&req->problem, req->arena, LERR_VALIDATION,
 		    "body", "nothing to change");
 	check_fields(req, NULL, params[2]);
@@ -203,7 +206,7 @@ h_tenants_update(struct request *req, struct response *res)
 		return e;
 	if (req->problem.nerrors > 0)
 		return req->problem.code;
-	if ((r = target(req, &e)) == NULL)
+	if ((r = target(req, 1, &e)) == NULL)
 		return e;
 	before = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
 	PQclear(r);

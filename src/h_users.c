@@ -11,9 +11,12 @@
 #include "identity.h"
 #include "worker.h"
 
-/* The user of the path, locked for a change: NULL (404 in req) if none. */
+/*
+ * The user of the path (row-locked when the caller will change it): NULL,
+ * with a 404 in req, when there is none.
+ */
 static PGresult *
-target(struct request *req, enum lerr *e)
+target(struct request *req, int lock, enum lerr *e)
 {
 	const char	*id = request_path_param(req, "id");
 	const char	*params[2] = { req->who.tenant_id, id };
@@ -23,9 +26,10 @@ target(struct request *req, enum lerr *e)
 		*e = api_not_found(req, "user");
 		return NULL;
 	}
-	if ((*e = db_query(req->worker->db, "SELECT api_user(u)::text, u.role "
-	    "FROM users u WHERE u.tenant_id = $1 AND u.id = $2 FOR UPDATE", 2,
-	    params, &r)) != LERR_OK)
+	if ((*e = db_query(req->worker->db, lock ? "SELECT api_user(u)::text, "
+	    "u.role FROM users u WHERE u.tenant_id = $1 AND u.id = $2 FOR "
+	    "UPDATE" : "SELECT api_user(u)::text, u.role FROM users u WHERE "
+	    "u.tenant_id = $1 AND u.id = $2", 2, params, &r)) != LERR_OK)
 		return NULL;
 	if (PQntuples(r) != 1) {
 		PQclear(r);
@@ -44,6 +48,11 @@ keep_an_owner(struct request *req, const char *user_id)
 	enum lerr	 e;
 	int		 others;
 
+	/* The tenant's row first: two owners demoting each other wait. */
+	if ((e = db_query(req->worker->db, "SELECT 1 FROM tenants WHERE id = $1 "
+	    "FOR UPDATE", 1, params, &r)) != LERR_OK)
+		return e;
+	PQclear(r);
 	if ((e = db_query(req->worker->db, "SELECT count(*) FROM users WHERE "
 	    "tenant_id = $1 AND role = 'owner' AND id <> $2", 2, params, &r))
 	    != LERR_OK)
@@ -151,7 +160,10 @@ h_users_create(struct request *req, struct response *res)
 	params[3] = hash;
 	e = db_query_expect(req->worker->db, "INSERT INTO users (tenant_id, "
 	    "email, role, password_hash) VALUES ($1, $2, $3, $4) RETURNING "
-	    "api_user(users)::text, id", 4, params, &r, "23505", state);
+	    "api_user(users)::text, id", 4, params, &r, "23505,23514", state);
+	if (e == LERR_CONFLICT && strcmp(state, "23514") == 0)
+		return problem_field(&req->problem, req->arena, LERR_VALIDATION,
+		    "email", "is not an address the table accepts");
 	if (e == LERR_CONFLICT)
 		return problem_field(&req->problem, req->arena, LERR_CONFLICT,
 		    "email", "a user with this email exists in the tenant");
@@ -207,7 +219,7 @@ h_users_get(struct request *req, struct response *res)
 	PGresult	*r;
 	enum lerr	 e;
 
-	if ((r = target(req, &e)) == NULL)
+	if ((r = target(req, 0, &e)) == NULL)
 		return e;
 	api_one(res, 200, r);
 	PQclear(r);
@@ -243,7 +255,7 @@ h_users_update(struct request *req, struct response *res)
 	if (newrole == NULL && password == NULL)
 		return problem_field(&req->problem, req->arena, LERR_VALIDATION,
 		    "body", "nothing to change: give role or password");
-	if ((r = target(req, &e)) == NULL)
+	if ((r = target(req, 1, &e)) == NULL)
 		return e;
 	before = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
 	current = role_parse(PQgetvalue(r, 0, 1));
@@ -277,8 +289,11 @@ h_users_update(struct request *req, struct response *res)
 	    "updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING "
 	    "api_user(users)::text", 4, params, &r)) != LERR_OK)
 		return e;
-	if ((e = audit(req, "user.update", "user", id, before,
-	    PQgetvalue(r, 0, 0))) != LERR_OK) {
+	/* The new password is no fact of the row: the entry says it. */
+	if ((e = audit(req, "user.update", "user", id, before, hash == NULL ?
+	    PQgetvalue(r, 0, 0) : arena_printf(req->arena, "%.*s,"
+	    "\"password_changed\":true}", (int)strlen(PQgetvalue(r, 0, 0)) - 1,
+	    PQgetvalue(r, 0, 0)))) != LERR_OK) {
 		PQclear(r);
 		return e;
 	}
@@ -299,7 +314,7 @@ h_users_delete(struct request *req, struct response *res)
 	enum role	 current;
 	enum lerr	 e;
 
-	if ((r = target(req, &e)) == NULL)
+	if ((r = target(req, 1, &e)) == NULL)
 		return e;
 	before = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
 	current = role_parse(PQgetvalue(r, 0, 1));

@@ -45,9 +45,27 @@ login clerk@a.example bad-3-xxxxxxx
 is "$STATUS" 423 "the third failure locks the account: 423"
 like "$(jq_get "$BODY" detail)" 'locked' "and says so"
 cmp_num "$(header Retry-After)" -gt 800 "with Retry-After of about 15 minutes"
+locked_body=$(jq_get "$BODY" detail)
 login clerk@a.example clerk-password-1
 is "$STATUS" 423 "while locked, even the right password gets 423"
+is "$(jq_get "$BODY" detail)" "$locked_body" "with the same body as a wrong one"
 unlike "$(jq_get "$BODY" detail)" 'wrong|right|correct' "without saying whether it was right"
+got=''
+for i in 1 2 3 4; do login ghost@nowhere.example "bad-$i-xxxxxxx"; got="$got $STATUS"; done
+is "$got" " 401 401 423 423" "an email nobody has locks after as many failures (no existence oracle)"
+
+# The same email at two tenants.
+mk_user shop-a both@x.example viewer 'password-at-a' >/dev/null
+mk_user shop-b both@x.example viewer 'password-at-b' >/dev/null
+login both@x.example password-at-b
+is "$STATUS $(api "$TOKEN" GET /v1/me >/dev/null; jq_get "$BODY" tenant.slug)" "200 shop-b" \
+	"without a slug, the tenant whose account the password opens"
+is "$(psql_q "SELECT max(failed_logins) FROM users WHERE email = 'both@x.example'")" 0 \
+	"and no failure is counted at the other"
+login both@x.example password-at-a shop-b
+is "$STATUS" 401 "with a slug, only that tenant's account"
+login both@x.example password-at-a shop-a
+is "$STATUS" 200 "and the right one logs in"
 
 # --- refresh: rotation and reuse ---------------------------------------------
 psql_q "UPDATE sessions SET expires_at = now() + interval '1 hour'" >/dev/null
@@ -94,8 +112,8 @@ api "$T_OP" GET /v1/users
 is "$STATUS" 403 "an operator may not list users"
 api "$T_OWNER" GET /v1/users
 is "$STATUS" 200 "an owner may"
-is "$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["items"]))' "$BODY")" 3 \
-	"three users in shop-a"
+is "$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["items"]))' "$BODY")" \
+	"$(psql_q "SELECT count(*) FROM users WHERE tenant_id = '$A'")" "every user of shop-a"
 unlike "$BODY" 'password_hash|scrypt' "never a hash in the list"
 api "$T_OWNER" GET "/v1/users?limit=1"
 next=$(jq_get "$BODY" next)
@@ -122,6 +140,20 @@ api "$T_OWNER" POST /v1/users '{"email":"op@a.example","role":"viewer"}'
 is "$STATUS" 409 "an email twice in a tenant: 409"
 api "$T_OWNER" DELETE "/v1/users/$OWNER"
 is "$STATUS" 403 "nobody deletes themselves"
+api "$T_OWNER" POST /v1/users '{"email":"\u00c9l\u00e8ve@a.example","role":"viewer"}'
+is "$STATUS" 422 "a non-ASCII email: 422, not 500"
+is "$(jq_get "$BODY" errors.0.field)" email "naming the field"
+api "$T_OWNER" PATCH "/v1/users/$OP" '{"password":"a-new-password-1"}'
+is "$STATUS" 200 "an owner sets a user's password"
+api "$T_OWNER" GET "/v1/audit?limit=1"
+is "$(jq_get "$BODY" items.0.after.password_changed)" true "the audit entry says the password changed"
+unlike "$BODY" 'a-new-password-1' "without the password"
+OP_PW=a-new-password-1
+login op@a.example "$OP_PW"
+T_ADM=$TOKEN
+like "$(psql_q "INSERT INTO users (tenant_id, email, role, password_hash)
+	VALUES ('$A', 'p@a.example', 'platform_admin', '\$scrypt\$x')" 2>&1)" 'violates check constraint' \
+	"the table refuses a platform_admin outside the platform's tenant"
 
 # --- keys and signed requests ------------------------------------------------
 api "$T_OWNER" POST /v1/keys '{"name":"till 1"}'
@@ -177,6 +209,8 @@ is "$(python3 -c 'import json,sys; print(" ".join(sorted(t["slug"] for t in json
 	"pharma shop-a shop-b" "it lists the merchants"
 api "$T_OWNER" GET /v1/tenants
 is "$STATUS" 403 "an owner may not"
+api "$T_PA" PATCH "/v1/tenants/$B" '{"name":null}'
+is "$STATUS" 422 "a PATCH of nulls changes nothing: 422"
 api "$T_PA" PATCH "/v1/tenants/$B" '{"timezone":"Mars/Olympus"}'
 is "$STATUS" 422 "an unknown time zone: 422"
 is "$(jq_get "$BODY" errors.0.field)" timezone "naming it"
