@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "metrics.h"
+#include "ratelimit.h"
 #include "version.h"
 
 const double hist_bounds[HIST_BUCKETS] = {
@@ -229,6 +230,13 @@ metrics_render(const struct shm *s, const struct route *rt, size_t n,
 	    "# TYPE loyalty_db_reconnects_total counter\n"
 	    "loyalty_db_reconnects_total %llu\n",
 	    (unsigned long long)LOAD(&s->db_reconnects));
+	/* Buckets dropped while still refilling: the table is too small. */
+	if (s->limits != NULL)
+		buf_printf(out, "# HELP loyalty_ratelimit_evictions_total Rate "
+		    "limit buckets forgotten before they were full again.\n"
+		    "# TYPE loyalty_ratelimit_evictions_total counter\n"
+		    "loyalty_ratelimit_evictions_total %llu\n",
+		    (unsigned long long)ratelimit_evictions(s->limits));
 	buf_printf(out, "# HELP loyalty_build_info The running build.\n"
 	    "# TYPE loyalty_build_info gauge\n"
 	    "loyalty_build_info{version=\"%s\",commit=\"%s\",schema=\"%d\"} 1\n",

@@ -56,6 +56,7 @@ is "$(metric 'loyalty_workers{state="busy"}')" 1 "workers: 1 busy (the scrape)"
 is "$(metric 'loyalty_worker_restarts_total{reason="crash"}')" 0 "no restarts"
 like "$METRICS" 'loyalty_db_errors_total [0-9]+' "db errors exported"
 like "$METRICS" 'loyalty_db_reconnects_total [0-9]+' "db reconnects exported"
+like "$METRICS" 'loyalty_ratelimit_evictions_total 0' "rate-limit evictions exported (none yet)"
 like "$METRICS" 'loyalty_build_info\{version="[^"]+",commit="[^"]+",schema="[0-9]+"\} 1' \
 	"build info exported"
 
