@@ -196,6 +196,17 @@ read_body(struct request *req, FCGX_Request *fr, long max)
 	return LERR_OK;
 }
 
+/* 503 with Retry-After while the database cannot be reached. */
+static enum lerr
+need_db(struct worker *w, struct request *req)
+{
+	if (db_ensure(w->db) == LERR_OK)
+		return LERR_OK;
+	req->problem.retry_after = db_retry_after(w->db);
+	return problem_set(&req->problem, req->arena, LERR_DB_UNAVAILABLE,
+	    "the database cannot be reached; try again shortly");
+}
+
 /* Everything a request must pass before its handler runs. */
 static enum lerr
 prepare(struct worker *w, struct request *req, FCGX_Request *fr)
@@ -242,18 +253,16 @@ prepare(struct worker *w, struct request *req, FCGX_Request *fr)
 		    "only reachable from this machine");
 	if ((e = read_body(req, fr, w->cfg->max_body_bytes)) != LERR_OK)
 		return e;
+	/* Who is calling comes before what they sent: 401 before 415. */
+	if (req->route->access != ACCESS_ANYONE &&
+	    ((e = need_db(w, req)) != LERR_OK || (e = auth_request(req)) !=
+	    LERR_OK))
+		return e;
 	if ((req->route->flags & ROUTE_JSON) && !is_json_type(req->content_type))
 		return problem_set(&req->problem, req->arena, LERR_MEDIA_TYPE,
 		    "send the body as Content-Type: application/json");
-	if ((req->route->flags & ROUTE_DB || req->route->access !=
-	    ACCESS_ANYONE) && db_ensure(w->db) != LERR_OK) {
-		req->problem.retry_after = db_retry_after(w->db);
-		return problem_set(&req->problem, req->arena,
-		    LERR_DB_UNAVAILABLE, "the database cannot be reached; "
-		    "try again shortly");
-	}
-	if (req->route->access != ACCESS_ANYONE)
-		return auth_request(req);
+	if (req->route->flags & ROUTE_DB)
+		return need_db(w, req);
 	return LERR_OK;
 }
 

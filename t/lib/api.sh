@@ -80,3 +80,54 @@ signed() {
 
 # psql_q SQL: one query as the superuser, unaligned.
 psql_q() { stack_psql -At -c "$1"; }
+
+# --- for the t/security-*.t files ---------------------------------------------
+#
+#   secret_of SECTION.KEY                 a value of the stack's secrets file
+#   sans_rid JSON                         the document without its request_id
+#   status_type                           "STATUS content-type" of the last call
+#   as_who WHO METHOD PATH [JSON]         one call as WHO: "bearer:TOKEN",
+#                                         "key:ID:SECRET" or "none"
+#   fresh_second                          sleeps to just after a second starts
+#   uuid                                  a random uuid
+
+secret_of() {
+	sed -n "/^\[${1%%.*}\]/,/^\[/s/^${1#*.} *= *//p" "$STACK_DIR/secrets.conf" |
+		head -n 1
+}
+
+sans_rid() {
+	printf '%s\n' "$1" |
+		sed -E 's/, ?"request_id": ?"[^"]*"//; s/"request_id": ?"[^"]*", ?//'
+}
+
+status_type() {
+	printf '%s %s' "$STATUS" "$(header Content-Type | sed 's/;.*//')"
+}
+
+as_who() {
+	local who=$1 method=$2 path=$3 rest
+	shift 3
+	case $who in
+	bearer:*) api "${who#bearer:}" "$method" "$path" "$@" ;;
+	key:*)
+		rest=${who#key:}
+		signed "${rest%%:*}" "${rest#*:}" "$method" "$path" "${1:-}"
+		;;
+	none)
+		if [ $# -ge 1 ]; then
+			http "$method" "$path" -H 'Content-Type: application/json' \
+				--data-binary "$1"
+		else
+			http "$method" "$path"
+		fi
+		;;
+	*) fail "as_who: unknown caller $who"; return 1 ;;
+	esac
+}
+
+fresh_second() {
+	python3 -c 'import time; time.sleep(1.02 - time.time() % 1)'
+}
+
+uuid() { cat /proc/sys/kernel/random/uuid; }
