@@ -18,6 +18,7 @@ enum lerr	h_auth_login(struct request *, struct response *);
 enum lerr	h_auth_refresh(struct request *, struct response *);
 enum lerr	h_auth_logout(struct request *, struct response *);
 enum lerr	h_me(struct request *, struct response *);
+enum lerr	h_me_password(struct request *, struct response *);
 
 /* h_tenants.c */
 enum lerr	h_tenants_create(struct request *, struct response *);

@@ -10,6 +10,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "handlers.h"
+#include "identity.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "worker.h"
@@ -669,4 +670,71 @@ h_me(struct request *req, struct response *res)
 	api_one(res, 200, r);
 	PQclear(r);
 	return db_commit(req->worker->db);
+}
+
+/*
+ * POST /v1/me/password {current_password, new_password}: a user changes
+ * their own password. The caller's other sessions end; this one stays.
+ */
+enum lerr
+h_me_password(struct request *req, struct response *res)
+{
+	static const struct json_field spec[] = {
+		{ "current_password", JK_STRING, 1, 1, 1024 },
+		{ "new_password", JK_STRING, 1, 1, 1024 },
+		{ NULL, JK_STRING, 0, 0, 0 }
+	};
+	struct json_object	*body;
+	const char		*params[3] = { req->who.tenant_id, req->who.id,
+				    NULL };
+	const char		*fresh, *why;
+	char			*hash;
+	PGresult		*r;
+	enum lerr		 e;
+	int			 ok;
+
+	if ((e = api_body(req, spec, &body)) != LERR_OK)
+		return e;
+	if (req->who.kind != PRINCIPAL_USER)
+		return problem_set(&req->problem, req->arena, LERR_FORBIDDEN,
+		    "a machine key has no password");
+	fresh = api_str(req, body, "new_password");
+	if ((why = password_acceptable(fresh,
+	    req->worker->cfg->auth_password_min_length)) != NULL)
+		return problem_field(&req->problem, req->arena, LERR_VALIDATION,
+		    "new_password", "%s (at least %ld bytes)", why,
+		    req->worker->cfg->auth_password_min_length);
+	if ((e = db_query(req->worker->db, "SELECT password_hash FROM users "
+	    "WHERE tenant_id = $1 AND id = $2 FOR UPDATE", 2, params, &r)) !=
+	    LERR_OK)
+		return e;
+	ok = PQntuples(r) == 1 && password_verify(api_str(req, body,
+	    "current_password"), PQgetvalue(r, 0, 0), NULL) == 1;
+	PQclear(r);
+	if (!ok)
+		return problem_field(&req->problem, req->arena, LERR_VALIDATION,
+		    "current_password", "is not your current password");
+	hash = arena_alloc(req->arena, PW_HASH_MAX);
+	if (password_hash(fresh, &PW_DEFAULT, hash, PW_HASH_MAX) == -1)
+		return problem_set(&req->problem, req->arena, LERR_INTERNAL,
+		    "cannot hash the password");
+	params[2] = hash;
+	if ((e = db_query(req->worker->db, "UPDATE users SET password_hash = "
+	    "$3, updated_at = now() WHERE tenant_id = $1 AND id = $2", 3,
+	    params, &r)) != LERR_OK)
+		return e;
+	PQclear(r);
+	params[2] = req->who.session_id;
+	if ((e = db_query(req->worker->db, "UPDATE sessions SET revoked_at = "
+	    "now(), revoked_reason = 'user_changed' WHERE tenant_id = $1 AND "
+	    "user_id = $2 AND revoked_at IS NULL AND id <> $3", 3, params,
+	    &r)) != LERR_OK)
+		return e;
+	PQclear(r);
+	if ((e = audit(req, "user.password", "user", req->who.id, NULL,
+	    "{\"password_changed\":true}")) != LERR_OK ||
+	    (e = db_commit(req->worker->db)) != LERR_OK)
+		return e;
+	res->status = 204;
+	return LERR_OK;
 }

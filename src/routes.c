@@ -19,6 +19,7 @@ const struct route routes[] = {
 	{ "POST", "/v1/auth/refresh", h_auth_refresh, ACCESS_ANYONE, ROUTE_DB | ROUTE_JSON },
 	{ "POST", "/v1/auth/logout", h_auth_logout, ACCESS_ANYONE, ROUTE_DB | ROUTE_JSON },
 	{ "GET", "/v1/me", h_me, ACCESS_VIEWER, 0 },
+	{ "POST", "/v1/me/password", h_me_password, ACCESS_VIEWER, ROUTE_JSON },
 	{ "POST", "/v1/tenants", h_tenants_create, ACCESS_PLATFORM, ROUTE_JSON },
 	{ "GET", "/v1/tenants", h_tenants_list, ACCESS_PLATFORM, 0 },
 	{ "GET", "/v1/tenants/{id}", h_tenants_get, ACCESS_PLATFORM, 0 },

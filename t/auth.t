@@ -4,6 +4,8 @@
 # signed requests; users, tenants and the audit trail they leave.
 . "$(dirname "$0")/lib/harness.sh"
 . "$(dirname "$0")/lib/api.sh"
+# nginx's own per-address limits would answer before the daemon's.
+export LOYALTY_NGINX_AUTH_RATE=1000r/s LOYALTY_NGINX_AUTH_BURST=1000
 harness_up auth.lockout_failures=3 limits.login_per_email=1000 limits.login_per_addr=1000
 
 A=$(mk_tenant shop-a) && B=$(mk_tenant shop-b) || exit 1
@@ -155,6 +157,27 @@ like "$(psql_q "INSERT INTO users (tenant_id, email, role, password_hash)
 	VALUES ('$A', 'p@a.example', 'platform_admin', '\$scrypt\$x')" 2>&1)" 'violates check constraint' \
 	"the table refuses a platform_admin outside the platform's tenant"
 
+# --- one's own password --------------------------------------------------------
+mk_user shop-a self@a.example viewer 'self-password-1' >/dev/null
+login self@a.example self-password-1
+T_SELF1=$TOKEN
+login self@a.example self-password-1
+T_SELF2=$TOKEN
+api "$T_SELF2" POST /v1/me/password '{"current_password":"not-it-at-all","new_password":"self-password-2"}'
+is "$STATUS $(jq_get "$BODY" errors.0.field)" "422 current_password" "a wrong current password: 422 naming it"
+api "$T_SELF2" POST /v1/me/password '{"current_password":"self-password-1","new_password":"short"}'
+is "$STATUS $(jq_get "$BODY" errors.0.field)" "422 new_password" "a short new password: 422 naming it"
+api "$T_SELF2" POST /v1/me/password '{"current_password":"self-password-1","new_password":"self-password-2"}'
+is "$STATUS" 204 "a viewer changes their own password: 204"
+api "$T_SELF2" GET /v1/me
+is "$STATUS" 200 "the session that changed it goes on"
+api "$T_SELF1" GET /v1/me
+is "$STATUS" 401 "the user's other sessions end"
+login self@a.example self-password-1
+is "$STATUS" 401 "the old password no longer works"
+login self@a.example self-password-2
+is "$STATUS" 200 "the new one does"
+
 # --- keys and signed requests ------------------------------------------------
 api "$T_OWNER" POST /v1/keys '{"name":"till 1"}'
 is "$STATUS" 201 "an owner creates a key: 201"
@@ -176,6 +199,8 @@ api "$T_OWNER" POST /v1/keys '{"name":"till 3"}'
 is "$STATUS" 409 "a third active key: 409"
 signed "$K1" "$S1" GET /v1/users
 is "$STATUS" 403 "a key (operator) may not manage users"
+signed "$K1" "$S1" POST /v1/me/password '{"current_password":"x","new_password":"yyyyyyyyyyyy"}'
+is "$STATUS" 403 "nor has a password to change"
 api "$T_OWNER" DELETE "/v1/keys/$K1"
 is "$STATUS" 200 "revoke: 200"
 is "$(jq_get "$BODY" status)" revoked "the key is revoked"
