@@ -193,10 +193,10 @@ backup_one(const struct ctl *ctl, const char *dbname, const char *tag,
 	char		 name[256], path[4096], tmp[4096 + 16], hex[65], port[16];
 	const char	*argv[16];
 	struct tm	 tm;
-	time_t		 now = time(NULL);
+	time_t		 now;
 	PGconn		*c;
 	long long	 size;
-	int		 n = 0;
+	int		 n = 0, tries;
 
 	if ((c = ctl_connect_admin_db(ctl, dbname, "loyaltyctl backup")) ==
 	    NULL)
@@ -207,11 +207,18 @@ backup_one(const struct ctl *ctl, const char *dbname, const char *tag,
 		return CTL_FAIL;
 	if (!enough_space(ctl, size + ctl->cfg.backup_min_free_mb * MIB))
 		return CTL_FAIL;
-	gmtime_r(&now, &tm);
-	strftime(name, sizeof(name), PREFIX "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(name + strlen(name), sizeof(name) - strlen(name), "%s" SUFFIX,
-	    tag);
-	snprintf(path, sizeof(path), "%s/%s", ctl->cfg.backup_dir, name);
+	/* Names are by the second: a second backup in the same one waits. */
+	for (tries = 0;; tries++) {
+		now = time(NULL);
+		gmtime_r(&now, &tm);
+		strftime(name, sizeof(name), PREFIX "%Y%m%dT%H%M%SZ", &tm);
+		snprintf(name + strlen(name), sizeof(name) - strlen(name),
+		    "%s" SUFFIX, tag);
+		snprintf(path, sizeof(path), "%s/%s", ctl->cfg.backup_dir, name);
+		if (access(path, F_OK) != 0 || tries == 2)
+			break;
+		sleep(1);
+	}
 	snprintf(tmp, sizeof(tmp), "%s" PARTIAL, path);
 	if (access(path, F_OK) == 0) {
 		fprintf(stderr, "loyaltyctl: %s exists already\n", path);

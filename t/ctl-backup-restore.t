@@ -35,6 +35,10 @@ check "a SHA-256 file beside it that sha256sum -c accepts" \
 like "$("$STACK_PG_BIN/pg_restore" --list "$file")" 'TABLE DATA public rt_items' \
 	"a custom-format archive with the data"
 is "$(find "$backups" -name '*.partial' | wc -l)" 0 "no partial file left"
+n=$(dumps)
+out=$(ctl backup 2>&1 && ctl backup 2>&1)
+is "$?" 0 "two backups in a row both succeed" || diag "$out"
+is "$(dumps)" "$((n + 2))" "under two names (the second waits for the next second)"
 is "$(stat -c %a "$file") $(stat -c %a "$file.sha256")" "600 600" \
 	"the dump and its checksum are readable by their owner only"
 dump >"$HARNESS_DIR/before.sql"
@@ -132,7 +136,7 @@ q "SET ROLE loyalty_owner;
    CREATE TABLE rt_big AS SELECT g AS id, md5(g::text) AS note
    FROM generate_series(1, 400000) g;
    ALTER TABLE rt_big ADD PRIMARY KEY (id);" || fail "a bigger table"
-ctl backup >/dev/null 2>&1 || fail "a backup of the bigger database"
+out=$(ctl backup 2>&1) || fail "a backup of the bigger database" "$out"
 big=$(ls -t "$backups"/loyalty-*Z.dump | head -n 1)
 live=$(dump)
 # Not through ctl(): $! must be loyaltyctl itself, not a subshell.
