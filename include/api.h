@@ -32,6 +32,19 @@ enum lerr	 api_page(struct request *, long *limit, const char **after);
  * than the page says there is a next page.
  */
 void		 api_list(struct response *, PGresult *r, long limit);
+/*
+ * A whole list request: the page from ?limit= and ?after=, then sql with
+ * the caller's tenant as $1 when scoped, the cursor and limit + 1 as the
+ * last two parameters; the rows as api_list says; the commit.
+ */
+enum lerr	 api_list_page(struct request *, struct response *,
+		    const char *sql, int scoped);
+/*
+ * The one row sql finds, or NULL: then *e holds the error, a 404 naming
+ * what (api_not_found) when there is no row.
+ */
+PGresult	*api_row(struct request *, const char *what, const char *sql,
+		    int nparams, const char *const *params, enum lerr *e);
 /* The JSON text in row 0, column 0 of r as the body, with status. */
 void		 api_one(struct response *, int status, PGresult *r);
 

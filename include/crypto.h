@@ -34,6 +34,8 @@ int	b64url_decode(const char *in, size_t inlen, unsigned char *out,
 /* Lower case; out takes 2 * n + 1 bytes and is NUL-terminated. */
 void	hex_encode(const void *in, size_t n, char *out);
 /* in must be exactly 2 * outlen hex digits, either case, nothing else. */
+/* The value of one hex digit (either case), or -1. */
+int	hex_digit(int c);
 int	hex_decode(const char *in, size_t inlen, unsigned char *out,
 	    size_t outlen);
 

@@ -1,4 +1,5 @@
 /* api.c — what the /v1 handlers share: bodies, lists, audit entries. */
+#include <stdio.h>
 #include <string.h>
 
 #include "api.h"
@@ -81,6 +82,48 @@ api_list(struct response *res, PGresult *r, long limit)
 	} else
 		buf_puts(&res->body, "null");
 	buf_puts(&res->body, "}\n");
+}
+
+enum lerr
+api_list_page(struct request *req, struct response *res, const char *sql,
+    int scoped)
+{
+	const char	*after, *params[3];
+	char		 lim[24];
+	long		 limit;
+	PGresult	*r;
+	enum lerr	 e;
+	int		 n = 0;
+
+	if ((e = api_page(req, &limit, &after)) != LERR_OK)
+		return e;
+	snprintf(lim, sizeof(lim), "%ld", limit + 1);
+	if (scoped)
+		params[n++] = req->who.tenant_id;
+	params[n++] = after;
+	params[n++] = lim;
+	if ((e = db_query(req->worker->db, sql, n, params, &r)) != LERR_OK)
+		return e;
+	api_list(res, r, limit);
+	PQclear(r);
+	return db_commit(req->worker->db);
+}
+
+PGresult *
+api_row(struct request *req, const char *what, const char *sql, int nparams,
+    const char *const *params, enum lerr *e)
+{
+	PGresult *r;
+
+	if ((*e = db_query(req->worker->db, sql, nparams, params, &r)) !=
+	    LERR_OK)
+		return NULL;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		*e = api_not_found(req, what);
+		return NULL;
+	}
+	return r;
 }
 
 void

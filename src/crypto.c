@@ -143,8 +143,8 @@ hex_encode(const void *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int
-hex_value(unsigned char c)
+int
+hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -164,8 +164,8 @@ hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outlen)
 	if (inlen % 2 != 0 || inlen / 2 != outlen)
 		return -1;
 	for (i = 0; i < outlen; i++) {
-		hi = hex_value((unsigned char)in[2 * i]);
-		lo = hex_value((unsigned char)in[2 * i + 1]);
+		hi = hex_digit((unsigned char)in[2 * i]);
+		lo = hex_digit((unsigned char)in[2 * i + 1]);
 		if (hi < 0 || lo < 0) {
 			OPENSSL_cleanse(out, i);
 			return -1;

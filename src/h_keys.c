@@ -74,25 +74,9 @@ out:
 enum lerr
 h_keys_list(struct request *req, struct response *res)
 {
-	const char	*after, *params[3];
-	char		 lim[24];
-	long		 limit;
-	PGresult	*r;
-	enum lerr	 e;
-
-	if ((e = api_page(req, &limit, &after)) != LERR_OK)
-		return e;
-	snprintf(lim, sizeof(lim), "%ld", limit + 1);
-	params[0] = req->who.tenant_id;
-	params[1] = after;
-	params[2] = lim;
-	if ((e = db_query(req->worker->db, "SELECT api_key(k)::text, k.seq "
-	    "FROM api_keys k WHERE k.tenant_id = $1 AND k.seq > $2 ORDER BY "
-	    "k.seq LIMIT $3", 3, params, &r)) != LERR_OK)
-		return e;
-	api_list(res, r, limit);
-	PQclear(r);
-	return db_commit(req->worker->db);
+	return api_list_page(req, res, "SELECT api_key(k)::text, k.seq FROM "
+	    "api_keys k WHERE k.tenant_id = $1 AND k.seq > $2 ORDER BY k.seq "
+	    "LIMIT $3", 1);
 }
 
 /* DELETE /v1/keys/{id}: revoked from the next request on. */
@@ -104,14 +88,10 @@ h_keys_revoke(struct request *req, struct response *res)
 	PGresult	*r;
 	enum lerr	 e;
 
-	if ((e = db_query(req->worker->db, "SELECT api_key(k)::text FROM "
-	    "api_keys k WHERE k.tenant_id = $1 AND k.id = $2 FOR UPDATE", 2,
-	    params, &r)) != LERR_OK)
+	if ((r = api_row(req, "key", "SELECT api_key(k)::text FROM api_keys k "
+	    "WHERE k.tenant_id = $1 AND k.id = $2 FOR UPDATE", 2, params,
+	    &e)) == NULL)
 		return e;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		return api_not_found(req, "key");
-	}
 	before = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
 	PQclear(r);
 	if ((e = db_query(req->worker->db, "UPDATE api_keys SET revoked_at = "

@@ -110,24 +110,9 @@ h_tenants_create(struct request *req, struct response *res)
 enum lerr
 h_tenants_list(struct request *req, struct response *res)
 {
-	const char	*after, *params[2];
-	char		 lim[24];
-	long		 limit;
-	PGresult	*r;
-	enum lerr	 e;
-
-	if ((e = api_page(req, &limit, &after)) != LERR_OK)
-		return e;
-	snprintf(lim, sizeof(lim), "%ld", limit + 1);
-	params[0] = after;
-	params[1] = lim;
-	if ((e = db_query(req->worker->db, "SELECT api_tenant(t)::text, t.seq "
-	    "FROM tenants t WHERE t.kind = 'merchant' AND t.seq > $1 ORDER BY "
-	    "t.seq LIMIT $2", 2, params, &r)) != LERR_OK)
-		return e;
-	api_list(res, r, limit);
-	PQclear(r);
-	return db_commit(req->worker->db);
+	return api_list_page(req, res, "SELECT api_tenant(t)::text, t.seq FROM "
+	    "tenants t WHERE t.kind = 'merchant' AND t.seq > $1 ORDER BY t.seq "
+	    "LIMIT $2", 0);
 }
 
 /* The tenant of the path (row-locked for a change), or NULL and a 404. */
@@ -136,23 +121,15 @@ target(struct request *req, int lock, enum lerr *e)
 {
 	const char	*id = request_path_param(req, "id");
 	const char	*params[1] = { id };
-	PGresult	*r;
 
 	if (!valid_uuid(id)) {
 		*e = api_not_found(req, "tenant");
 		return NULL;
 	}
-	if ((*e = db_query(req->worker->db, lock ? "SELECT api_tenant(t)::text "
-	    "FROM tenants t WHERE t.id = $1 AND t.kind = 'merchant' FOR UPDATE" :
+	return api_row(req, "tenant", lock ? "SELECT api_tenant(t)::text FROM "
+	    "tenants t WHERE t.id = $1 AND t.kind = 'merchant' FOR UPDATE" :
 	    "SELECT api_tenant(t)::text FROM tenants t WHERE t.id = $1 AND "
-	    "t.kind = 'merchant'", 1, params, &r)) != LERR_OK)
-		return NULL;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		*e = api_not_found(req, "tenant");
-		return NULL;
-	}
-	return r;
+	    "t.kind = 'merchant'", 1, params, e);
 }
 
 /* GET /v1/tenants/{id} */

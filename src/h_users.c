@@ -20,23 +20,15 @@ target(struct request *req, int lock, enum lerr *e)
 {
 	const char	*id = request_path_param(req, "id");
 	const char	*params[2] = { req->who.tenant_id, id };
-	PGresult	*r;
 
 	if (!valid_uuid(id)) {
 		*e = api_not_found(req, "user");
 		return NULL;
 	}
-	if ((*e = db_query(req->worker->db, lock ? "SELECT api_user(u)::text, "
-	    "u.role FROM users u WHERE u.tenant_id = $1 AND u.id = $2 FOR "
-	    "UPDATE" : "SELECT api_user(u)::text, u.role FROM users u WHERE "
-	    "u.tenant_id = $1 AND u.id = $2", 2, params, &r)) != LERR_OK)
-		return NULL;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		*e = api_not_found(req, "user");
-		return NULL;
-	}
-	return r;
+	return api_row(req, "user", lock ? "SELECT api_user(u)::text, u.role "
+	    "FROM users u WHERE u.tenant_id = $1 AND u.id = $2 FOR UPDATE" :
+	    "SELECT api_user(u)::text, u.role FROM users u WHERE u.tenant_id "
+	    "= $1 AND u.id = $2", 2, params, e);
 }
 
 /* A tenant keeps an owner: the last one may not go or step down. */
@@ -191,25 +183,9 @@ h_users_create(struct request *req, struct response *res)
 enum lerr
 h_users_list(struct request *req, struct response *res)
 {
-	const char	*after, *params[3];
-	char		 lim[24];
-	long		 limit;
-	PGresult	*r;
-	enum lerr	 e;
-
-	if ((e = api_page(req, &limit, &after)) != LERR_OK)
-		return e;
-	snprintf(lim, sizeof(lim), "%ld", limit + 1);
-	params[0] = req->who.tenant_id;
-	params[1] = after;
-	params[2] = lim;
-	if ((e = db_query(req->worker->db, "SELECT api_user(u)::text, u.seq "
-	    "FROM users u WHERE u.tenant_id = $1 AND u.seq > $2 ORDER BY "
-	    "u.seq LIMIT $3", 3, params, &r)) != LERR_OK)
-		return e;
-	api_list(res, r, limit);
-	PQclear(r);
-	return db_commit(req->worker->db);
+	return api_list_page(req, res, "SELECT api_user(u)::text, u.seq FROM "
+	    "users u WHERE u.tenant_id = $1 AND u.seq > $2 ORDER BY u.seq "
+	    "LIMIT $3", 1);
 }
 
 /* GET /v1/users/{id} */

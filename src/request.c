@@ -1,6 +1,7 @@
 /* request.c — what handlers read from a request and write to a response. */
 #include <string.h>
 
+#include "crypto.h"
 #include "log.h"
 #include "request.h"
 
@@ -18,18 +19,6 @@ request_param(const struct request *req, const char *name)
 	return NULL;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 url_decode(const char *src, size_t srclen, char *dst, size_t dstlen,
     size_t *outlen)
@@ -44,8 +33,8 @@ url_decode(const char *src, size_t srclen, char *dst, size_t dstlen,
 
 			if (i + 2 >= srclen)
 				return -1;
-			hi = hexval(src[i + 1]);
-			lo = hexval(src[i + 2]);
+			hi = hex_digit((unsigned char)src[i + 1]);
+			lo = hex_digit((unsigned char)src[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = (char)(hi * 16 + lo);
