@@ -57,7 +57,36 @@ enum lerr	 audit(struct request *, const char *action,
 		    const char *target_type, const char *target_id,
 		    const char *before, const char *after);
 
+/*
+ * Adds a 422 for the field "timezone" to the problem when tz is no time
+ * zone PostgreSQL knows by name (Africa/Harare); an error only when the
+ * database cannot say.
+ */
+enum lerr	 api_timezone(struct request *, const char *tz);
+
 /* A 404 that says nothing about whether the id exists elsewhere. */
 enum lerr	 api_not_found(struct request *, const char *what);
+
+/*
+ * Idempotency-Key on a POST that creates (redemptions, adjustments,
+ * reversals). Without the header: *replayed = 0, nothing else. With it:
+ * 400 when it is not 1 to 200 printable ASCII characters; 409 while a
+ * request with the same key is in flight; the response stored for the
+ * key written to res, with Idempotent-Replayed: true and *replayed = 1,
+ * when it came with this same request (method, path and body); 422 when
+ * it came with another. Keys belong to the caller's tenant.
+ */
+enum lerr	 idem_begin(struct request *, struct response *, int *replayed);
+/*
+ * Stores res under the request's key in the request's transaction, so
+ * that the key and the change commit together (nothing without a key).
+ */
+enum lerr	 idem_store(struct request *, const struct response *);
+
+/* An integer member of a JSON text (0 when it has none or no such text). */
+int64_t		 api_json_int(const char *text, const char *name);
+
+/* SHA-256 of the request body as PostgreSQL's bytea hex ("\\x..."). */
+const char	*api_body_hash(struct request *);
 
 #endif

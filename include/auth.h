@@ -31,6 +31,14 @@ struct principal {
 	char			tenant_id[UUID_LEN + 1];
 	char			id[64];		/* user uuid or key id */
 	char			session_id[UUID_LEN + 1];
+	/*
+	 * The caller's tenant, read by the same query that checks the
+	 * credential: what events and members need without another trip.
+	 */
+	char			timezone[65];
+	char			calling_code[4];
+	char			currencies[40];	/* "USD" or "USD,ZWG,..." */
+	long long		rules_version;
 };
 
 const char	*role_name(enum role);

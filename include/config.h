@@ -53,6 +53,8 @@ struct config {
 	long	limit_login_period_s;
 	long	limit_login_per_email;
 	long	limit_login_per_addr;
+	/* [events] */
+	long	event_future_s;
 	/* [log] */
 	char	log_file[CONFIG_STR_MAX];
 	long	log_level;			/* enum log_level */

@@ -99,5 +99,6 @@ int	ctl_status(struct ctl *, int argc, char **argv);
 int	ctl_tenant(struct ctl *, int argc, char **argv);
 int	ctl_user(struct ctl *, int argc, char **argv);
 int	ctl_key(struct ctl *, int argc, char **argv);
+int	ctl_expire(struct ctl *, int argc, char **argv);
 
 #endif

@@ -30,6 +30,9 @@ int		 db_connected(const struct db *);
  * call reconnects; an SQL error gives LERR_INTERNAL, logged here with its
  * SQLSTATE.
  */
+/* A statement whose result is not needed. */
+enum lerr	 db_exec(struct db *, const char *sql, int nparams,
+		    const char *const *params);
 enum lerr	 db_query(struct db *, const char *sql, int nparams,
 		    const char *const *params, PGresult **res);
 
@@ -41,6 +44,11 @@ enum lerr	 db_query(struct db *, const char *sql, int nparams,
 enum lerr	 db_query_expect(struct db *, const char *sql, int nparams,
 		    const char *const *params, PGresult **res,
 		    const char *expect, char state[6]);
+/*
+ * The constraint the error of the last db_query_expect named (a unique
+ * key, a check), when it was one it expected; "" otherwise.
+ */
+const char	*db_constraint(const struct db *);
 
 /*
  * A request's transaction. db_set is set_config(name, value, true): the
@@ -49,7 +57,23 @@ enum lerr	 db_query_expect(struct db *, const char *sql, int nparams,
  */
 enum lerr	 db_begin(struct db *);
 enum lerr	 db_set(struct db *, const char *name, const char *value);
+/*
+ * BEGIN, db_set(name, value) and sql in one round trip (libpq's pipeline
+ * mode): how every authenticated request starts. *res holds sql's rows.
+ */
+enum lerr	 db_begin_query(struct db *, const char *name,
+		    const char *value, const char *sql, int nparams,
+		    const char *const *params, PGresult **res);
 enum lerr	 db_commit(struct db *);
+/*
+ * sql and COMMIT in one round trip, for a request whose last statement
+ * is its only write: *res holds sql's rows once committed. expect, state
+ * and db_constraint() as db_query_expect's. On an error nothing is
+ * committed and the transaction is left aborted (the caller rolls back).
+ */
+enum lerr	 db_query_commit(struct db *, const char *sql, int nparams,
+		    const char *const *params, PGresult **res,
+		    const char *expect, char state[6]);
 
 /*
  * After each request: roll back anything left open, quietly when the

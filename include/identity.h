@@ -28,6 +28,12 @@ const char	*password_acceptable(const char *password, long min_len);
 /* A fresh password to show once: ONE_TIME_PASSWORD_LEN characters. */
 int		 one_time_password(char out[ONE_TIME_PASSWORD_LEN + 1]);
 
+/* Crockford's base32 alphabet: no I, L, O or U. */
+extern const char crockford32[];
+#define VOUCHER_CODE_LEN	10	/* 50 random bits */
+/* A fresh voucher code: VOUCHER_CODE_LEN characters of crockford32. */
+int		 voucher_code(char out[VOUCHER_CODE_LEN + 1]);
+
 /*
  * A new machine key of tenant: its id (naming the tenant), its secret,
  * and the secret sealed under master_key with the tenant and id as

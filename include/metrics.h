@@ -20,6 +20,8 @@ void	metrics_db_query(struct shm *, double seconds);
 void	metrics_db_error(struct shm *);
 void	metrics_db_reconnect(struct shm *);
 void	metrics_restart(struct shm *, enum restart_reason);
+void	metrics_biz(struct shm *, enum biz, uint64_t n);
+void	metrics_event(struct shm *, enum event_result);
 
 /* Prometheus text exposition format 0.0.4 for the whole pool. */
 void	metrics_render(const struct shm *, const struct route *, size_t n,

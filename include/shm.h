@@ -14,7 +14,7 @@
  */
 
 #define SB_SLOTS	128	/* workers <= 64, twice that during a reload */
-#define METRIC_ROUTES	64	/* route index + 1; 0 = no route matched */
+#define METRIC_ROUTES	96	/* route index + 1; 0 = no route matched */
 #define METRIC_METHODS	8
 #define METRIC_STATUSES	32
 #define HIST_BUCKETS	12
@@ -57,6 +57,31 @@ struct histogram {
 	uint64_t	sum_us;
 };
 
+/* The business counters of /metrics (metrics.h names them). */
+enum biz {
+	BIZ_RULES_MATCHED,	/* rules that gave an event points */
+	BIZ_POINTS_AWARDED,
+	BIZ_POINTS_REDEEMED,
+	BIZ_POINTS_REVERSED,
+	BIZ_POINTS_ADJUSTED_UP,
+	BIZ_POINTS_ADJUSTED_DOWN,
+	BIZ_VOUCHERS_ISSUED,
+	BIZ_VOUCHERS_USED,
+	BIZ_VOUCHERS_CANCELLED,
+	BIZ_BUDGET_LIMITED,	/* awards a budget cut short */
+	BIZ_RULE_LOADS,		/* a worker compiled a tenant's rules */
+	BIZ__COUNT
+};
+
+enum event_result {
+	EV_PROCESSED,
+	EV_REPLAYED,
+	EV_CONFLICT,
+	EV_REFUSED,		/* unknown, blocked or not enrolled member */
+	EV_INVALID,		/* the body */
+	EV__COUNT
+};
+
 struct shm {
 	struct sb_slot		slots[SB_SLOTS];
 	uint64_t		requests[METRIC_ROUTES][METRIC_METHODS]
@@ -66,6 +91,8 @@ struct shm {
 	uint64_t		db_errors;
 	uint64_t		db_reconnects;
 	uint64_t		restarts[RESTART__COUNT];
+	uint64_t		biz[BIZ__COUNT];
+	uint64_t		events[EV__COUNT];
 	int64_t			master_started_ns;
 	pid_t			master_pid;
 	/* The rate limits' buckets, in the same mapping after this struct. */

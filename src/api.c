@@ -1,8 +1,10 @@
 /* api.c — what the /v1 handlers share: bodies, lists, audit entries. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
+#include "crypto.h"
 #include "db.h"
 #include "worker.h"
 
@@ -160,8 +162,153 @@ audit(struct request *req, const char *action, const char *target_type,
 }
 
 enum lerr
+api_timezone(struct request *req, const char *tz)
+{
+	const char	*params[1] = { tz };
+	PGresult	*r;
+	enum lerr	 e;
+	int		 known;
+
+	if ((e = db_query(req->worker->db, "SELECT 1 FROM pg_timezone_names "
+	    "WHERE name = $1", 1, params, &r)) != LERR_OK)
+		return e;
+	known = PQntuples(r) == 1;
+	PQclear(r);
+	if (!known)
+		problem_field(&req->problem, req->arena, LERR_VALIDATION,
+		    "timezone", "is not a time zone name such as "
+		    "Africa/Harare");
+	return LERR_OK;
+}
+
+enum lerr
 api_not_found(struct request *req, const char *what)
 {
 	return problem_set(&req->problem, req->arena, LERR_NOT_FOUND,
 	    "no such %s", what);
+}
+
+const char *
+api_body_hash(struct request *req)
+{
+	unsigned char	 h[SHA256_LEN];
+	char		*out = arena_alloc(req->arena, 2 * SHA256_LEN + 3);
+
+	sha256(req->body, req->body_len, h);
+	out[0] = '\\';
+	out[1] = 'x';
+	hex_encode(h, SHA256_LEN, out + 2);
+	return out;
+}
+
+/* The key and what it was sent with: method, path and body. */
+static const char *
+idem_key(struct request *req, const char **hash)
+{
+	const char	*key = request_param(req, "HTTP_IDEMPOTENCY_KEY");
+	unsigned char	 h[SHA256_LEN];
+	char		*hex;
+	struct buf	 msg;
+
+	if (key == NULL)
+		return NULL;
+	buf_init(&msg, req->arena);
+	buf_puts(&msg, req->method);
+	buf_putc(&msg, ' ');
+	buf_puts(&msg, req->path);
+	buf_putc(&msg, '\n');
+	buf_append(&msg, req->body, req->body_len);
+	sha256(msg.data, msg.len, h);
+	hex = arena_alloc(req->arena, 2 * SHA256_LEN + 3);
+	hex[0] = '\\';
+	hex[1] = 'x';
+	hex_encode(h, SHA256_LEN, hex + 2);
+	*hash = hex;
+	return key;
+}
+
+enum lerr
+idem_begin(struct request *req, struct response *res, int *replayed)
+{
+	const char	*hash = NULL, *key = idem_key(req, &hash);
+	const char	*params[3] = { req->who.tenant_id, key, hash };
+	struct db	*db = req->worker->db;
+	PGresult	*r;
+	enum lerr	 e;
+	size_t		 i, n;
+
+	*replayed = 0;
+	if (key == NULL)
+		return LERR_OK;
+	n = strlen(key);
+	for (i = 0; i < n; i++)
+		if (key[i] < '!' || key[i] > '~')
+			break;
+	if (n == 0 || n > 200 || i < n)
+		return problem_field(&req->problem, req->arena,
+		    LERR_BAD_REQUEST, "Idempotency-Key", "must be 1 to 200 "
+		    "printable ASCII characters, without spaces");
+	/* Held to the end of the transaction: a second request with the key
+	 * finds it taken while the first runs. */
+	if ((e = db_query(db, "SELECT pg_try_advisory_xact_lock("
+	    "hashtextextended($1 || '/' || $2, 0))", 2, params, &r)) != LERR_OK)
+		return e;
+	i = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (!i)
+		return problem_set(&req->problem, req->arena, LERR_CONFLICT,
+		    "a request with this Idempotency-Key is in progress; try "
+		    "again when it has finished");
+	if ((e = db_query(db, "SELECT request_hash = $3::bytea, status, "
+	    "response FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
+	    3, params, &r)) != LERR_OK)
+		return e;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return LERR_OK;
+	}
+	if (PQgetvalue(r, 0, 0)[0] != 't') {
+		PQclear(r);
+		return problem_field(&req->problem, req->arena,
+		    LERR_VALIDATION, "Idempotency-Key", "was used with another "
+		    "request; use a new key for a new request");
+	}
+	response_json(res, atoi(PQgetvalue(r, 0, 1)));
+	buf_puts(&res->body, PQgetvalue(r, 0, 2));
+	response_header(res, "Idempotent-Replayed", "true");
+	PQclear(r);
+	*replayed = 1;
+	return LERR_OK;
+}
+
+enum lerr
+idem_store(struct request *req, const struct response *res)
+{
+	const char	*hash = NULL, *key = idem_key(req, &hash);
+	const char	*params[5];
+	char		 status[8];
+
+	if (key == NULL)
+		return LERR_OK;
+	snprintf(status, sizeof(status), "%d", res->status);
+	params[0] = req->who.tenant_id;
+	params[1] = key;
+	params[2] = hash;
+	params[3] = status;
+	params[4] = arena_strndup(req->arena, res->body.data, res->body.len);
+	return db_exec(req->worker->db, "INSERT INTO idempotency_keys "
+	    "(tenant_id, key, request_hash, status, response) VALUES ($1, $2, "
+	    "$3::bytea, $4::int, $5)", 5, params);
+}
+
+int64_t
+api_json_int(const char *text, const char *name)
+{
+	struct json_object	*o = json_tokener_parse(text), *v;
+	int64_t			 n = 0;
+
+	if (o != NULL && json_object_object_get_ex(o, name, &v))
+		n = json_object_get_int64(v);
+	json_object_put(o);
+	return n;
 }

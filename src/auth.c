@@ -126,6 +126,24 @@ auth_begin_tenant(struct request *req, const char *tenant_id, int platform)
 	return e;
 }
 
+/* The tenant's columns every authenticated request reads (tenants t). */
+#define TENANT_COLUMNS	"t.timezone, t.calling_code, array_to_string(" \
+			"t.currency || t.other_currencies, ','), t.rules_version"
+
+static void
+tenant_facts(struct request *req, PGresult *r, int col)
+{
+	struct principal *w = &req->who;
+
+	snprintf(w->timezone, sizeof(w->timezone), "%s",
+	    PQgetvalue(r, 0, col));
+	snprintf(w->calling_code, sizeof(w->calling_code), "%s",
+	    PQgetvalue(r, 0, col + 1));
+	snprintf(w->currencies, sizeof(w->currencies), "%s",
+	    PQgetvalue(r, 0, col + 2));
+	w->rules_version = strtoll(PQgetvalue(r, 0, col + 3), NULL, 10);
+}
+
 static enum lerr
 unauthorized(struct request *req, const char *why)
 {
@@ -147,14 +165,10 @@ check_session(struct request *req, const struct jwt_claims *c)
 	enum role	 role;
 	int		 suspended;
 
-	if ((e = auth_begin_tenant(req, c->tid, 0)) != LERR_OK)
-		return e;
-	if ((e = db_query(req->worker->db, "SELECT u.role, t.status = "
-	    "'suspended' FROM users u JOIN sessions s ON s.tenant_id = "
-	    "u.tenant_id AND s.user_id = u.id JOIN tenants t ON t.id = "
-	    "u.tenant_id WHERE u.tenant_id = $1 AND u.id = $2 AND s.id = $3 "
-	    "AND s.revoked_at IS NULL AND s.expires_at > now()", 3, params,
-	    &r)) != LERR_OK)
+	/* sql/0003's auth_session(): its join is planned once per connection. */
+	if ((e = db_begin_query(req->worker->db, "loyalty.tenant_id", c->tid,
+	    "SELECT * FROM auth_session($1::uuid, $2::uuid, $3::uuid)", 3,
+	    params, &r)) != LERR_OK)
 		return e;
 	if (PQntuples(r) != 1) {
 		PQclear(r);
@@ -162,6 +176,7 @@ check_session(struct request *req, const struct jwt_claims *c)
 	}
 	role = role_parse(PQgetvalue(r, 0, 0));
 	suspended = PQgetvalue(r, 0, 1)[0] == 't';
+	tenant_facts(req, r, 2);
 	PQclear(r);
 	if (suspended)
 		return problem_set(&req->problem, req->arena, LERR_FORBIDDEN,
@@ -325,14 +340,13 @@ signed_request(struct request *req, const char *key_id, const char *ts,
 	if (strncmp(sig, "v1=", 3) != 0 || strlen(sig + 3) != SIGNATURE_HEX)
 		return unauthorized(req, "X-Loyalty-Signature must be v1= and "
 		    "64 hex digits");
-	if ((e = auth_begin_tenant(req, tenant, 0)) != LERR_OK)
-		return e;
 	params[0] = tenant;
 	params[1] = key_id;
-	if ((e = db_query(req->worker->db, "SELECT k.secret_sealed, t.status "
-	    "= 'suspended' FROM api_keys k JOIN tenants t ON t.id = "
-	    "k.tenant_id WHERE k.tenant_id = $1 AND k.id = $2 AND "
-	    "k.revoked_at IS NULL", 2, params, &r)) != LERR_OK)
+	if ((e = db_begin_query(req->worker->db, "loyalty.tenant_id", tenant,
+	    "SELECT k.secret_sealed, t.status = 'suspended', " TENANT_COLUMNS
+	    " FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE "
+	    "k.tenant_id = $1 AND k.id = $2 AND k.revoked_at IS NULL", 2,
+	    params, &r)) != LERR_OK)
 		return e;
 	/* One answer whether the key is unknown or the signature wrong. */
 	if (PQntuples(r) != 1) {
@@ -341,6 +355,7 @@ signed_request(struct request *req, const char *key_id, const char *ts,
 	}
 	secret = key_secret(req, tenant, key_id, PQgetvalue(r, 0, 0));
 	suspended = PQgetvalue(r, 0, 1)[0] == 't';
+	tenant_facts(req, r, 2);
 	PQclear(r);
 	/* Unsealable: auth.master_key changed since the key was made. */
 	if (secret == NULL)

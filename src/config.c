@@ -57,6 +57,7 @@ const struct config_key config_keys[] = {
 	{ "limits", "login_period_s", CFG_INT, OFF(limit_login_period_s), "900", 1, 86400, R, "seconds" },
 	{ "limits", "login_per_email", CFG_INT, OFF(limit_login_per_email), "20", 1, 100000, R, "attempts per period" },
 	{ "limits", "login_per_addr", CFG_INT, OFF(limit_login_per_addr), "100", 1, 1000000, R, "attempts per period" },
+	{ "events", "future_s", CFG_INT, OFF(event_future_s), "300", 0, 604800, R, "seconds" },
 	{ "log", "file", CFG_STR, OFF(log_file), "/var/log/loyalty/loyaltyd.log", 0, 0, R, "path or stderr" },
 	{ "log", "level", CFG_LEVEL, OFF(log_level), "info", 0, 0, R, "debug, info, warn, error" },
 	{ "backup", "dir", CFG_STR, OFF(backup_dir), "/var/backups/loyalty", 0, 0, R, "directory" },

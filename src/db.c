@@ -16,6 +16,7 @@ struct db {
 	int			 ever_connected;
 	int64_t			 next_try_ns;	/* back-off: not before */
 	char			 appname[64];
+	char			 constraint[64];	/* of the last expected error */
 };
 
 /* Appends key='value' with libpq quoting. */
@@ -223,6 +224,7 @@ db_query_expect(struct db *db, const char *sql, int nparams,
 	*res = NULL;
 	if (state != NULL)
 		state[0] = '\0';
+	db->constraint[0] = '\0';
 	if ((e = db_ensure(db)) != LERR_OK)
 		return e;
 	t0 = mono_ns();
@@ -244,6 +246,9 @@ db_query_expect(struct db *db, const char *sql, int nparams,
 	if (code != NULL && listed(expect, code)) {
 		if (state != NULL)
 			snprintf(state, 6, "%s", code);
+		code = PQresultErrorField(*res, PG_DIAG_CONSTRAINT_NAME);
+		snprintf(db->constraint, sizeof(db->constraint), "%s",
+		    code != NULL ? code : "");
 		PQclear(*res);
 		*res = NULL;
 		return LERR_CONFLICT;
@@ -264,6 +269,12 @@ db_query_expect(struct db *db, const char *sql, int nparams,
 	return LERR_INTERNAL;
 }
 
+const char *
+db_constraint(const struct db *db)
+{
+	return db->constraint;
+}
+
 enum lerr
 db_query(struct db *db, const char *sql, int nparams,
     const char *const *params, PGresult **res)
@@ -271,8 +282,7 @@ db_query(struct db *db, const char *sql, int nparams,
 	return db_query_expect(db, sql, nparams, params, res, NULL, NULL);
 }
 
-/* A statement whose result is not needed. */
-static enum lerr
+enum lerr
 db_exec(struct db *db, const char *sql, int nparams,
     const char *const *params)
 {
@@ -288,6 +298,139 @@ enum lerr
 db_begin(struct db *db)
 {
 	return db_exec(db, "BEGIN", 0, NULL);
+}
+
+/*
+ * The first error of a pipeline: an SQLSTATE listed in expect is
+ * LERR_CONFLICT with its code in state, unlogged; any other is logged as
+ * db_query_expect logs one.
+ */
+static enum lerr
+pipeline_error(struct db *db, PGresult *r, const char *expect, char state[6])
+{
+	struct logline	l;
+	const char	*code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+	if (code != NULL && listed(expect, code)) {
+		if (state != NULL)
+			snprintf(state, 6, "%s", code);
+		code = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+		snprintf(db->constraint, sizeof(db->constraint), "%s",
+		    code != NULL ? code : "");
+		return LERR_CONFLICT;
+	}
+	if (db->shm != NULL)
+		metrics_db_error(db->shm);
+	log_begin(&l, LOG_ERROR, "db_error");
+	log_str(&l, "sqlstate", code ? code : "");
+	log_str(&l, "msg", PQresultErrorMessage(r));
+	log_end(&l);
+	return LERR_INTERNAL;
+}
+
+struct stmt {
+	const char		*sql;
+	int			 nparams;
+	const char *const	*params;
+};
+
+/*
+ * The n statements in one round trip (libpq's pipeline mode, one Sync);
+ * *res holds the rows of statement keep. After an error PostgreSQL skips
+ * the rest up to the Sync: the first error is the answer.
+ */
+static enum lerr
+pipeline(struct db *db, const struct stmt *s, int n, int keep,
+    PGresult **res, const char *expect, char state[6])
+{
+	PGconn		*c;
+	PGresult	*r;
+	ExecStatusType	 st;
+	enum lerr	 e = LERR_OK;
+	int64_t		 t0;
+	int		 i, q = 0;
+
+	*res = NULL;
+	if (state != NULL)
+		state[0] = '\0';
+	db->constraint[0] = '\0';
+	if ((e = db_ensure(db)) != LERR_OK)
+		return e;
+	c = db->conn;
+	t0 = mono_ns();
+	if (PQenterPipelineMode(c) != 1)
+		goto lost;
+	for (i = 0; i < n; i++)
+		if (PQsendQueryParams(c, s[i].sql, s[i].nparams, NULL,
+		    s[i].params, NULL, NULL, 0) != 1)
+			goto lost;
+	if (PQpipelineSync(c) != 1)
+		goto lost;
+	/* Each statement's result, then NULL; the sync's result last. */
+	for (;;) {
+		if ((r = PQgetResult(c)) == NULL) {
+			if (PQstatus(c) != CONNECTION_OK || ++q > n)
+				goto lost;
+			continue;
+		}
+		st = PQresultStatus(r);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			break;
+		}
+		if (q == keep && st == PGRES_TUPLES_OK && e == LERR_OK)
+			*res = r;
+		else {
+			if (st == PGRES_FATAL_ERROR && e == LERR_OK)
+				e = pipeline_error(db, r, expect, state);
+			PQclear(r);
+		}
+	}
+	if (PQexitPipelineMode(c) != 1)
+		goto lost;
+	if (db->shm != NULL)
+		metrics_db_query(db->shm, (double)(mono_ns() - t0) / 1e9);
+	if (e == LERR_OK && *res == NULL)
+		e = LERR_INTERNAL;
+	if (e != LERR_OK && *res != NULL) {
+		PQclear(*res);
+		*res = NULL;
+	}
+	return e;
+lost:
+	PQclear(*res);
+	*res = NULL;
+	if (db->shm != NULL)
+		metrics_db_error(db->shm);
+	drop(db, PQerrorMessage(c));
+	return LERR_DB_UNAVAILABLE;
+}
+
+enum lerr
+db_begin_query(struct db *db, const char *name, const char *value,
+    const char *sql, int nparams, const char *const *params, PGresult **res)
+{
+	const char		*set[2] = { name, value };
+	const struct stmt	 s[3] = {
+		{ "BEGIN", 0, NULL },
+		{ "SELECT set_config($1, $2, true)", 2, set },
+		{ sql, nparams, params },
+	};
+
+	return pipeline(db, s, 3, 2, res, NULL, NULL);
+}
+
+enum lerr
+db_query_commit(struct db *db, const char *sql, int nparams,
+    const char *const *params, PGresult **res, const char *expect,
+    char state[6])
+{
+	const struct stmt s[2] = {
+		{ sql, nparams, params },
+		{ "COMMIT", 0, NULL },
+	};
+
+	return pipeline(db, s, 2, 0, res, expect, state);
 }
 
 enum lerr

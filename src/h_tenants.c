@@ -34,27 +34,6 @@ check_fields(struct request *req, const char *slug, const char *currency)
 		    "currency", "must be an ISO 4217 code such as USD or ZWG");
 }
 
-/* A time zone PostgreSQL knows by name, such as Africa/Harare. */
-static enum lerr
-check_timezone(struct request *req, const char *tz)
-{
-	const char	*params[1] = { tz };
-	PGresult	*r;
-	enum lerr	 e;
-	int		 known;
-
-	if ((e = db_query(req->worker->db, "SELECT 1 FROM pg_timezone_names "
-	    "WHERE name = $1", 1, params, &r)) != LERR_OK)
-		return e;
-	known = PQntuples(r) == 1;
-	PQclear(r);
-	if (!known)
-		problem_field(&req->problem, req->arena, LERR_VALIDATION,
-		    "timezone", "is not a time zone name such as "
-		    "Africa/Harare");
-	return LERR_OK;
-}
-
 /* POST /v1/tenants {slug, name, currency?, timezone?} */
 enum lerr
 h_tenants_create(struct request *req, struct response *res)
@@ -83,7 +62,7 @@ h_tenants_create(struct request *req, struct response *res)
 	if (params[3] == NULL)
 		params[3] = DEFAULT_TIMEZONE;
 	check_fields(req, params[0], params[2]);
-	if ((e = check_timezone(req, params[3])) != LERR_OK)
+	if ((e = api_timezone(req, params[3])) != LERR_OK)
 		return e;
 	if (req->problem.nerrors > 0)
 		return req->problem.code;
@@ -178,7 +157,7 @@ h_tenants_update(struct request *req, struct response *res)
 	    strcmp(params[4], "suspended") != 0)
 		problem_field(&req->problem, req->arena, LERR_VALIDATION,
 		    "status", "must be active or suspended");
-	if (params[3] != NULL && (e = check_timezone(req, params[3])) !=
+	if (params[3] != NULL && (e = api_timezone(req, params[3])) !=
 	    LERR_OK)
 		return e;
 	if (req->problem.nerrors > 0)

@@ -1,6 +1,7 @@
 /* identity.c — rules for users that loyaltyd and loyaltyctl share. */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -10,7 +11,8 @@
 #include "utf8.h"
 
 /* Crockford's base32: no I, L, O or U to mistake for others. */
-static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/* Crockford's base32: no I, L, O or U, which read as 1, 1, 0 or V. */
+const char crockford32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 const char *
 email_normalise(char *email)
@@ -75,9 +77,31 @@ one_time_password(char out[ONE_TIME_PASSWORD_LEN + 1])
 	if (crypto_random(raw, sizeof(raw)) == -1)
 		return -1;
 	for (i = 0; i < ONE_TIME_PASSWORD_LEN; i++)
-		out[i] = crockford[raw[i] & 31];
+		out[i] = crockford32[raw[i] & 31];
 	out[ONE_TIME_PASSWORD_LEN] = '\0';
 	OPENSSL_cleanse(raw, sizeof(raw));
+	return 0;
+}
+
+/*
+ * 56 random bits, of which the low 50 make the characters, 5 bits each:
+ * every character of the alphabet equally likely (no modulo), every code
+ * one of 2^50.
+ */
+int
+voucher_code(char out[VOUCHER_CODE_LEN + 1])
+{
+	unsigned char	raw[7];
+	uint64_t	bits = 0;
+	size_t		i;
+
+	if (crypto_random(raw, sizeof(raw)) == -1)
+		return -1;
+	for (i = 0; i < sizeof(raw); i++)
+		bits = bits << 8 | raw[i];
+	for (i = 0; i < VOUCHER_CODE_LEN; i++, bits >>= 5)
+		out[i] = crockford32[bits & 31];
+	out[VOUCHER_CODE_LEN] = '\0';
 	return 0;
 }
 

@@ -38,6 +38,7 @@ static const struct {
 	{ "restore", ctl_restore, ADMIN, "restore a backup beside the live database, then swap" },
 	{ "check", ctl_check, ADMIN, "report on the database; non-zero on a problem" },
 	{ "maintenance", ctl_maintenance, ADMIN, "VACUUM ANALYZE, bloat report, reindex" },
+	{ "expire", ctl_expire, ADMIN, "expire due points and vouchers of every tenant" },
 	{ "gen-secrets", ctl_gen_secrets, NO_CONFIG, "write a fresh secrets file" },
 	{ "status", ctl_status, 0, "the worker pool, from loyaltyd's /status" },
 	{ "tenant", ctl_tenant, ADMIN, "create a tenant (JSON on stdout)" },

@@ -107,6 +107,18 @@ metrics_restart(struct shm *s, enum restart_reason r)
 	ADD(&s->restarts[r], 1);
 }
 
+void
+metrics_biz(struct shm *s, enum biz b, uint64_t n)
+{
+	ADD(&s->biz[b], n);
+}
+
+void
+metrics_event(struct shm *s, enum event_result r)
+{
+	ADD(&s->events[r], 1);
+}
+
 static const char *
 route_label(const struct route *rt, size_t n, int idx)
 {
@@ -153,6 +165,56 @@ histogram_empty(const struct histogram *h)
 		if (LOAD(&h->bucket[i]) != 0)
 			return 0;
 	return 1;
+}
+
+static void
+render_business(const struct shm *s, struct buf *out)
+{
+	static const char *const results[EV__COUNT] = {
+		[EV_PROCESSED] = "processed", [EV_REPLAYED] = "replayed",
+		[EV_CONFLICT] = "conflict", [EV_REFUSED] = "refused",
+		[EV_INVALID] = "invalid",
+	};
+	static const struct {
+		const char	*name, *help;
+	} biz[BIZ__COUNT] = {
+		[BIZ_RULES_MATCHED] = { "loyalty_rules_matched_total",
+		    "Rules that gave an event points." },
+		[BIZ_POINTS_AWARDED] = { "loyalty_points_awarded_total",
+		    "Points earned by events." },
+		[BIZ_POINTS_REDEEMED] = { "loyalty_points_redeemed_total",
+		    "Points spent on rewards." },
+		[BIZ_POINTS_REVERSED] = { "loyalty_points_reversed_total",
+		    "Points clawed back by event reversals." },
+		[BIZ_POINTS_ADJUSTED_UP] = {
+		    "loyalty_points_adjusted_up_total",
+		    "Points added by manual adjustments." },
+		[BIZ_POINTS_ADJUSTED_DOWN] = {
+		    "loyalty_points_adjusted_down_total",
+		    "Points taken by manual adjustments." },
+		[BIZ_VOUCHERS_ISSUED] = { "loyalty_vouchers_issued_total",
+		    "Vouchers issued by redemptions." },
+		[BIZ_VOUCHERS_USED] = { "loyalty_vouchers_used_total",
+		    "Vouchers used at a counter." },
+		[BIZ_VOUCHERS_CANCELLED] = {
+		    "loyalty_vouchers_cancelled_total",
+		    "Vouchers cancelled (their points refunded)." },
+		[BIZ_BUDGET_LIMITED] = { "loyalty_budget_limited_awards_total",
+		    "Awards a budget cut short or to nothing." },
+		[BIZ_RULE_LOADS] = { "loyalty_rule_loads_total",
+		    "Times a worker compiled a tenant's rules." },
+	};
+	int i;
+
+	buf_puts(out, "# HELP loyalty_events_total Events received, by "
+	    "result.\n# TYPE loyalty_events_total counter\n");
+	for (i = 0; i < EV__COUNT; i++)
+		buf_printf(out, "loyalty_events_total{result=\"%s\"} %llu\n",
+		    results[i], (unsigned long long)LOAD(&s->events[i]));
+	for (i = 0; i < BIZ__COUNT; i++)
+		buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n",
+		    biz[i].name, biz[i].help, biz[i].name, biz[i].name,
+		    (unsigned long long)LOAD(&s->biz[i]));
 }
 
 void
@@ -237,6 +299,7 @@ metrics_render(const struct shm *s, const struct route *rt, size_t n,
 		    "# TYPE loyalty_ratelimit_evictions_total counter\n"
 		    "loyalty_ratelimit_evictions_total %llu\n",
 		    (unsigned long long)ratelimit_evictions(s->limits));
+	render_business(s, out);
 	buf_printf(out, "# HELP loyalty_build_info The running build.\n"
 	    "# TYPE loyalty_build_info gauge\n"
 	    "loyalty_build_info{version=\"%s\",commit=\"%s\",schema=\"%d\"} 1\n",

@@ -77,6 +77,32 @@ request_query(struct request *req, const char *name)
 	return NULL;
 }
 
+/*
+ * A path segment as the client meant it: %XX decoded, as clients encode
+ * what they put in a path ("till%3A7" is "till:7"); a '+' stays a '+'.
+ * prepare() has refused a path with a bad escape or a NUL, CR or LF.
+ */
+static const char *
+path_decode(const struct request *req, const char *v)
+{
+	char	*out, *o;
+	int	 hi, lo;
+
+	if (strchr(v, '%') == NULL)
+		return v;
+	o = out = arena_alloc(req->arena, strlen(v) + 1);
+	for (; *v != '\0'; v++) {
+		if (*v == '%' && (hi = hex_digit((unsigned char)v[1])) >= 0 &&
+		    (lo = hex_digit((unsigned char)v[2])) >= 0) {
+			*o++ = (char)(hi * 16 + lo);
+			v += 2;
+		} else
+			*o++ = *v;
+	}
+	*o = '\0';
+	return out;
+}
+
 const char *
 request_path_param(const struct request *req, const char *name)
 {
@@ -86,7 +112,7 @@ request_path_param(const struct request *req, const char *name)
 	for (i = 0; i < req->match.nparams; i++)
 		if (strncmp(req->match.name[i], name, n) == 0 &&
 		    req->match.name[i][n] == '}')
-			return req->match.value[i];
+			return path_decode(req, req->match.value[i]);
 	return NULL;
 }
 

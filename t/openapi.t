@@ -4,8 +4,10 @@
 # scripts/deps), its examples fit its schemas, and it describes exactly the
 # routes of src/routes.c: each method and path, the least role
 # (x-min-role), the credentials, the JSON body of each handler's field
-# table, the pagination of the lists, and the problems the route's flags
-# imply. Needs no stack: it reads files only.
+# tables (the body's and those of objects in it; for a rule, the field
+# lists and get_*() calls of rule_parse() in src/rules.c), the pagination
+# of the lists, and the problems the route's flags imply. Needs no stack:
+# it reads files only.
 . "$(dirname "$0")/lib/tap.sh"
 top=$(cd "$(dirname "$0")/.." && pwd)
 doc=$top/docs/openapi.yaml
@@ -109,19 +111,158 @@ def function(name):
             return path, m.group(0)
     return None, ""
 
-SPEC = re.compile(r'\{\s*"(\w+)",\s*JK_(\w+),\s*(\d+),\s*(-?\d+),\s*(-?\d+)\s*\}')
+# A bound of a table: a number (1000000000000LL) or a #define of one.
+DEFINES = {}
+for text in list(src.values()) + [open(h).read() for h in
+                                  glob.glob(os.path.join(top, "include/*.h"))]:
+    for k, v in re.findall(r"^#define\s+(\w+)\s+\(?(-?\d+)[uUlL]*\)?", text, re.M):
+        DEFINES[k] = int(v)
+def bound(text):
+    text = text.strip()
+    m = re.fullmatch(r"(-?\d+)[uUlL]*", text)
+    return int(m.group(1)) if m else DEFINES.get(text)
+
+SPEC = re.compile(r'\{\s*"(\w+)",\s*JK_(\w+),\s*(\d+),\s*([-\w]+),\s*([-\w]+)\s*\}')
+TABLE = re.compile(r"json_field\s+(\w+)\[\]\s*=\s*\{(.*?)\};", re.S)
+KINDS = {"STRING": "string", "INT": "integer", "BOOL": "boolean",
+         "OBJECT": "object", "ARRAY": "array"}
+
+def table(inner):
+    """[(name, type, required, lo, hi)] of a json_field table's text."""
+    return [(n, KINDS[k], r == "1", bound(lo), bound(hi))
+            for n, k, r, lo, hi in SPEC.findall(inner)]
+
+def params_of(text):
+    """The parameter names of a function's text ("name(struct x *a, int b)")."""
+    m = re.match(r"\w+\((.*?)\)\s*\n", text, re.S)
+    return [(re.findall(r"(\w+)\s*$", re.sub(r"\[.*?\]", "", p)) or [""])[0]
+            for p in (m.group(1).split(",") if m else [])]
+
+def spec_in(text, env):
+    """The fields of the body a function's text checks with api_body(),
+    and of the objects in it it checks with json_check_object(): {"": top
+    level, "member": ...}; None when it checks no body. In the table
+    argument a "flag ? a : b" is decided by env, the caller's arguments."""
+    tables = {n: table(inner) for n, inner in TABLE.findall(text)}
+    m = re.search(r"api_body\(\s*req\s*,\s*(.+?)\s*,\s*&\w+\s*\)", text)
+    if not m:
+        return None
+    arg = m.group(1)
+    cond = re.fullmatch(r"(\w+)\s*\?\s*(\w+)\s*:\s*(\w+)", arg)
+    if cond:
+        flag = env.get(cond.group(1), "")
+        if not re.fullmatch(r"-?\d+", flag):
+            return {"": None}
+        arg = cond.group(2) if int(flag) else cond.group(3)
+    out = {"": tables.get(arg)}
+    for var, tname in re.findall(r"json_check_object\(\s*(\w+)\s*,\s*(\w+)\s*,", text):
+        got = re.search(r'json_object_object_get_ex\(\s*\w+\s*,\s*"(\w+)"\s*,\s*&'
+                        + var + r"\s*\)", text)
+        if got and tname in tables:
+            out[got.group(1)] = tables[tname]
+    return out
+
 def body_spec(handler):
-    """The json_field table the handler checks its body with, following
-    one call into a static helper of its file (refresh_body)."""
+    """spec_in() of the handler, or of the first static helper of its file
+    it calls with req that checks a body (event_parse, refresh_body)."""
     path, body = function(handler)
-    found = SPEC.findall(body)
-    if found or not path:
+    found = spec_in(body, {})
+    if found is not None or not path:
         return found
-    for callee in re.findall(r"\b(\w+)\(req\b", body):
+    for callee, args in re.findall(r"\b(\w+)\((req\b[^;]*?)\)", body):
         m = re.search(r"^" + re.escape(callee) + r"\(.*?^\}", src[path], re.M | re.S)
-        if m and SPEC.findall(m.group(0)):
-            return SPEC.findall(m.group(0))
-    return []
+        if not m:
+            continue
+        env = dict(zip(params_of(m.group(0)), (a.strip() for a in args.split(","))))
+        found = spec_in(m.group(0), env)
+        if found is not None:
+            return found
+    return None
+
+# A rule's body has no json_field table: rule_parse() (src/rules.c)
+# checks it, with a list of the names each object takes and get_*()
+# calls that give each field's type and bounds.
+RULES_C = src.get(os.path.join(top, "src/rules.c"), "")
+def rule_spec(method):
+    """{path: [(name, type, required, lo, hi)]} of a rule's body, from
+    rules.c: "" the rule, "conditions", "conditions.hours", "action"."""
+    lists = {n: re.findall(r'"(\w+)"', inner) for n, inner in
+             re.findall(r"static const char \*const (\w+)\[\] = \{(.*?)\};", RULES_C, re.S)}
+    where = {"top_fields": "", "condition_fields": "conditions",
+             "hours_fields": "conditions.hours", "action_fields": "action"}
+    # "conditions.hours.from": path and name. A PATCH merges the body into
+    # the stored rule, so nothing of the rule itself is required there.
+    required = {tuple(([""] + f.rsplit(".", 1))[-2:]) for f in
+                re.findall(r'fault\(&?p, "([\w.]+)", "is required"\)', RULES_C)}
+    if method == "PATCH":
+        required = {r for r in required if r[0] != ""}
+    kinds = {}
+    for kind, prefix, name, rest in re.findall(
+            r'get_(str|int|bool|object)\(&?p, \w+, (?:(NULL|"[\w.]+"), )?"(\w+)"([^;]*)', RULES_C):
+        prefix = "" if prefix in ("", "NULL") else prefix.strip('"')
+        nums = [bound(x) for x in rest.split(",")[1:3]] if kind in ("str", "int") else []
+        kinds.setdefault((prefix, name), []).append(
+            ({"str": "string", "int": "integer", "bool": "boolean",
+              "object": "object"}[kind], *(nums + [None, None])[:2]))
+    out = {}
+    for lname, path in where.items():
+        out[path] = [(n, kinds.get((path, n)), (path, n) in required, None, None)
+                     for n in lists.get(lname, [])]
+    return out
+
+def variants(schema):
+    """A schema, or each of its oneOf/anyOf variants."""
+    schema = resolve(schema) or {}
+    alts = schema.get("oneOf") or schema.get("anyOf")
+    return [resolve(a) for a in alts] if alts else [schema]
+
+def compare(name, handler, where, schema, fields):
+    """Faults of one object schema against the fields its handler takes."""
+    label = f"{name}: {where + ' ' if where else ''}"
+    alts = variants(schema)
+    props = {}
+    for alt in alts:
+        for k, v in (alt.get("properties") or {}).items():
+            props.setdefault(k, []).append(resolve(v))
+        if alt.get("additionalProperties") is not False:
+            say("fields", f"{label}the body schema lacks additionalProperties: false")
+    if set(props) != {f[0] for f in fields}:
+        say("fields", f"{label}properties {sorted(props)}, {handler} takes {sorted(f[0] for f in fields)}")
+    # Variants (a rule's action, by kind) each require their own part.
+    want_req = sorted(f[0] for f in fields if f[2])
+    got_req = sorted(set().union(*(alt.get("required", []) for alt in alts)))
+    if (got_req != want_req if len(alts) == 1 else not set(got_req) <= set(want_req)):
+        say("fields", f"{label}required {got_req}, {handler} requires {want_req}")
+    for fname, kind, _, lo, hi in fields:
+        # kind: a type with bounds, or a list of (type, lo, hi), one per
+        # place that reads the field (rules: per action kind); one fits.
+        options = kind if isinstance(kind, list) else [(kind, lo, hi)] if kind else []
+        for p in props.get(fname, []) if options else []:
+            fit = False
+            for typ, a, b in options:
+                bounds = (("minLength", "maxLength") if typ == "string" else
+                          ("minimum", "maximum") if typ == "integer" else None)
+                if p.get("type") != typ:
+                    continue
+                if (bounds and b is not None and b < 2**62 and
+                        (p.get(bounds[0]), p.get(bounds[1])) != (a, b)):
+                    continue
+                fit = True
+            if not fit:
+                say("fields", f"{label}{fname} is {p.get('type')} "
+                    f"{p.get('minimum', p.get('minLength'))}/{p.get('maximum', p.get('maxLength'))}, "
+                    f"{handler} wants one of {options}")
+
+def at(schema, path):
+    """The schema of a dotted property path, through oneOf variants."""
+    for part in [x for x in path.split(".") if x]:
+        found = None
+        for alt in variants(schema):
+            found = found or (alt.get("properties") or {}).get(part)
+        schema = resolve(found) if found else None
+        if schema is None:
+            return None
+    return schema
 
 in_table = set()
 for method, path, handler, access, flags in routes:
@@ -169,30 +310,19 @@ for method, path, handler, access, flags in routes:
         continue
     schema = resolve(((rb.get("content") or {}).get("application/json") or {}).get("schema"))
     spec = body_spec(handler)
-    if not schema or not spec:
+    if spec is None and "rule_parse(" in (function(handler)[1] + "".join(
+            function(c)[1] for c in re.findall(r"\b(\w+)\(req\b", function(handler)[1])
+            if c not in ("api_body", "db_commit"))):
+        spec = rule_spec(method)
+    if not schema or not spec or spec.get("") is None:
         say("fields", f"{name}: no application/json schema, or no json_field table in {handler}")
         continue
-    props = {k: resolve(v) for k, v in (schema.get("properties") or {}).items()}
-    if schema.get("additionalProperties") is not False:
-        say("fields", f"{name}: the body schema lacks additionalProperties: false")
-    if set(props) != {f[0] for f in spec}:
-        say("fields", f"{name}: properties {sorted(props)}, {handler} takes {sorted(f[0] for f in spec)}")
-    want_req = sorted(f[0] for f in spec if f[2] == "1")
-    if sorted(schema.get("required", [])) != want_req:
-        say("fields", f"{name}: required {sorted(schema.get('required', []))}, {handler} requires {want_req}")
-    kinds = {"STRING": "string", "INT": "integer", "BOOL": "boolean",
-             "OBJECT": "object", "ARRAY": "array"}
-    for fname, kind, _, lo, hi in spec:
-        p = props.get(fname)
-        if p is None:
+    for where, fields in spec.items():
+        sub = at(schema, where)
+        if sub is None:
+            say("fields", f"{name}: the body schema has no object {where}")
             continue
-        if p.get("type") != kinds[kind]:
-            say("fields", f"{name}: {fname} is {p.get('type')}, {handler} wants {kinds[kind]}")
-        bounds = (("minLength", "maxLength") if kind == "STRING" else
-                  ("minimum", "maximum") if kind == "INT" else None)
-        if bounds and (p.get(bounds[0]), p.get(bounds[1])) != (int(lo), int(hi)):
-            say("fields", f"{name}: {fname} {bounds[0]}/{bounds[1]} "
-                f"{p.get(bounds[0])}/{p.get(bounds[1])}, {handler} says {lo}/{hi}")
+        compare(name, handler, where, sub, fields)
 
 for path, item in (doc.get("paths") or {}).items():
     for method in METHODS:
@@ -212,7 +342,7 @@ else
 	is "$(faults problems)" "" "each operation lists the problems its flags and role imply"
 	is "$(faults pages)" "" "each list takes limit and after"
 	is "$(faults body)" "" "an operation has a JSON request body exactly when its route is ROUTE_JSON"
-	is "$(faults fields)" "" "each body schema has the fields, required ones and lengths of its handler's json_field table"
+	is "$(faults fields)" "" "each body schema has the fields, required ones, types and bounds its handler checks"
 fi
 
 done_testing

@@ -428,7 +428,7 @@ evidence
 step "item 4: timers"
 timers=$(g systemctl list-timers --no-pager --plain)
 # timer SECONDS-BETWEEN-RUNS
-for t in backup:86400 maintenance:604800 check:14400; do
+for t in backup:86400 maintenance:604800 check:14400 expire:3600; do
 	unit=loyalty-${t%%:*}.timer period=${t#*:}
 	like "$timers" "$unit" "$unit is listed by systemctl list-timers"
 	is "$(g systemctl is-enabled "$unit") $(g systemctl is-active "$unit")" "enabled active" "$unit enabled and active"
@@ -442,7 +442,8 @@ for t in backup:86400 maintenance:604800 check:14400; do
 	is "$gaps" "$period $period " "$unit: '$cal' elapses every $period s"
 done
 check "the timers' stamp files exist (Persistent=true)" g test -e /var/lib/systemd/timers/stamp-loyalty-backup.timer \
-	-a -e /var/lib/systemd/timers/stamp-loyalty-check.timer -a -e /var/lib/systemd/timers/stamp-loyalty-maintenance.timer
+	-a -e /var/lib/systemd/timers/stamp-loyalty-check.timer -a -e /var/lib/systemd/timers/stamp-loyalty-maintenance.timer \
+	-a -e /var/lib/systemd/timers/stamp-loyalty-expire.timer
 
 check "systemctl start loyalty-backup.service succeeds" g systemctl start loyalty-backup.service
 check "a backup and its .sha256 in /var/backups/loyalty, and the sum matches" gsh \
@@ -451,8 +452,47 @@ check "systemctl start loyalty-check.service succeeds" g systemctl start loyalty
 out=$(g loyaltyctl check 2>&1)
 is "$?" 0 "loyaltyctl check exits 0 on the healthy installation" || diag "$out"
 check "systemctl start loyalty-maintenance.service succeeds" g systemctl start loyalty-maintenance.service
-is "$(g systemctl show -p ExecMainStatus --value loyalty-backup.service loyalty-check.service loyalty-maintenance.service | grep . | tr '\n' ' ')" \
-	"0 0 0 " "the three runs' ExecMainStatus are 0"
+# Something for the expiry to do: pkg-shop's points expire after a day; a
+# member's lot of 25 is moved a minute into the past. As postgres, with the
+# tenant set as loyaltyd sets it (adjust() reads it).
+out=$(psql_q "BEGIN;
+	SELECT set_config('loyalty.tenant_id', id::text, true) FROM tenants WHERE slug = 'pkg-shop';
+	UPDATE tenants SET expiry_policy = 'days', expiry_days = 1 WHERE id = app_tenant();
+	INSERT INTO members (tenant_id, external_id) VALUES (app_tenant(), 'pkg-m1');
+	SELECT outcome FROM adjust((SELECT id FROM members WHERE external_id = 'pkg-m1'), 25,
+		'package test', 'user', 'package-test', 'pkg');
+	UPDATE lots SET expires_at = now() - interval '1 minute' WHERE tenant_id = app_tenant();
+	COMMIT;" loyalty 2>&1)
+is "$(psql_q "SELECT count(*) FROM lots WHERE remaining = 25 AND expires_at < now()" loyalty)" 1 \
+	"a member of pkg-shop has a lot of 25 points past its time" || diag "$out"
+# expire_journal [CURSOR]: the service's journal (after CURSOR), once its
+# totals line is there: journald may take a moment to read the stream.
+expire_journal() {
+	local i out
+	for ((i = 0; i < 50; i++)); do
+		out=$(g journalctl --no-pager -u loyalty-expire.service -o cat ${1:+--after-cursor="$1"})
+		grep -q '^expire: ' <<<"$out" && break
+		sleep 0.1
+	done
+	printf '%s' "$out"
+}
+check "systemctl start loyalty-expire.service succeeds" g systemctl start loyalty-expire.service
+is "$(g systemctl is-failed loyalty-expire.service)" inactive "loyalty-expire.service is not failed (inactive, done)"
+# Whether this run or the timer's (hourly) expired the lot, exactly one did.
+out=$(expire_journal)
+like "$out" 'expire pkg-shop: 1 lot \(25 points\), 0 vouchers expired' "the journal shows what the run expired"
+like "$out" 'expire: 1 tenant, 1 lot \(25 points\), 0 vouchers expired in [0-9]+ ms' "and its totals"
+is "$(psql_q "SELECT string_agg(kind || ' ' || points || ' ' || actor_type || ' ' || actor_id, ',') FROM ledger
+	WHERE kind = 'expire'" loyalty) $(psql_q "SELECT balance FROM members WHERE external_id = 'pkg-m1'" loyalty)" \
+	"expire -25 cli root 0" "one expire entry of -25 by the timer's service (cli, root); the balance is 0"
+is "$(psql_q "SELECT count(*) FROM audit_log WHERE action = 'points.expire'" loyalty)" 1 "and one audit entry"
+cursor=$(g journalctl --no-pager -u loyalty-expire.service -n 1 --show-cursor -o cat | sed -n 's/^-- cursor: //p')
+check "a second start succeeds" g systemctl start loyalty-expire.service
+like "$(expire_journal "$cursor")" 'expire pkg-shop: 0 lots \(0 points\), 0 vouchers expired' \
+	"and expires nothing (its own journal lines)"
+is "$(psql_q "SELECT count(*) FROM ledger WHERE kind = 'expire'" loyalty)" 1 "no new ledger entry"
+is "$(g systemctl show -p ExecMainStatus --value loyalty-backup.service loyalty-check.service loyalty-maintenance.service \
+	loyalty-expire.service | grep . | tr '\n' ' ')" "0 0 0 0 " "the four services' ExecMainStatus are 0"
 
 step "a failing run: PostgreSQL stopped"
 check "PostgreSQL stopped" g systemctl stop postgresql
@@ -537,8 +577,8 @@ is "$?" 0 "the guest reboots"
 is "$(g systemctl is-active loyalty.socket loyalty.service nginx postgresql | tr '\n' ' ')" \
 	"active active active active " "loyalty, nginx and PostgreSQL are active after the reboot"
 is "$(wait_code 30 /health/ready 200)" 200 "/health/ready answers 200 after the reboot"
-is "$(g systemctl is-active loyalty-backup.timer loyalty-check.timer loyalty-maintenance.timer | tr '\n' ' ')" \
-	"active active active " "the timers are active after the reboot"
+is "$(g systemctl is-active loyalty-backup.timer loyalty-check.timer loyalty-maintenance.timer \
+	loyalty-expire.timer | tr '\n' ' ')" "active active active active " "the timers are active after the reboot"
 evidence
 
 # --- item 9: remove, purge, and what is left -----------------------------------
