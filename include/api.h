@@ -45,6 +45,12 @@ enum lerr	 api_list_page(struct request *, struct response *,
  */
 PGresult	*api_row(struct request *, const char *what, const char *sql,
 		    int nparams, const char *const *params, enum lerr *e);
+/*
+ * A lookup's answer: r (from api_row) as a 200 and the commit, or e when
+ * there is no r.
+ */
+enum lerr	 api_reply(struct request *, struct response *, PGresult *r,
+		    enum lerr e);
 /* The JSON text in row 0, column 0 of r as the body, with status. */
 void		 api_one(struct response *, int status, PGresult *r);
 

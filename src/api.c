@@ -312,3 +312,14 @@ api_json_int(const char *text, const char *name)
 	json_object_put(o);
 	return n;
 }
+
+enum lerr
+api_reply(struct request *req, struct response *res, PGresult *r,
+    enum lerr e)
+{
+	if (r == NULL)
+		return e;
+	api_one(res, 200, r);
+	PQclear(r);
+	return db_commit(req->worker->db);
+}

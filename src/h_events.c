@@ -247,6 +247,7 @@ event_parse(struct request *req, int simulate, struct event *out)
 		for (; n < pb->nerrors; n++)
 			pb->errors[n].field = arena_printf(a, "member.%s",
 			    pb->errors[n].field);
+		pb->detail = NULL;	/* it named the field without member. */
 		return e;
 	}
 	n = 0;
@@ -579,13 +580,9 @@ h_events_get(struct request *req, struct response *res)
 	PGresult	*r;
 	enum lerr	 e;
 
-	if ((r = api_row(req, "event", "SELECT api_event(e)::text FROM events "
-	    "e WHERE e.tenant_id = $1 AND e.event_id = $2", 2, params, &e))
-	    == NULL)
-		return e;
-	api_one(res, 200, r);
-	PQclear(r);
-	return db_commit(req->worker->db);
+	r = api_row(req, "event", "SELECT api_event(e)::text FROM events e "
+	    "WHERE e.tenant_id = $1 AND e.event_id = $2", 2, params, &e);
+	return api_reply(req, res, r, e);
 }
 
 /*

@@ -272,11 +272,8 @@ h_members_get(struct request *req, struct response *res)
 	PGresult	*r;
 	enum lerr	 e;
 
-	if ((r = target(req, 0, &e)) == NULL)
-		return e;
-	api_one(res, 200, r);
-	PQclear(r);
-	return db_commit(req->worker->db);
+	r = target(req, 0, &e);
+	return api_reply(req, res, r, e);
 }
 
 /*
