@@ -14,7 +14,7 @@
 -- the updates of earlier runs leave no dead rows behind.
 \set ON_ERROR_STOP on
 BEGIN;
-TRUNCATE members, events, lots, ledger, vouchers, rule_usage, budget_usage
+TRUNCATE members, events, lots, ledger, vouchers, rule_usage, budget_slots
 	RESTART IDENTITY;
 
 INSERT INTO members (tenant_id, external_id)
@@ -63,13 +63,21 @@ UPDATE members m SET balance = s.pts, lifetime_points = s.pts
   FROM (SELECT member_id, sum(points) AS pts FROM seed GROUP BY member_id) s
  WHERE m.tenant_id = :'tenant' AND m.id = s.member_id;
 
-INSERT INTO budget_usage (tenant_id, budget_id, month, used, awards)
+-- The budget's month as its first award makes it (sql/0004: slots with a
+-- share of the limit each), the seed's use spread over them.
+INSERT INTO budget_slots (tenant_id, budget_id, month, slot, quota, used,
+    awards)
 SELECT :'tenant', :'budget',
-    date_trunc('month', now() AT TIME ZONE 'Africa/Harare')::date,
-    sum(points), count(*)
-  FROM seed;
+    date_trunc('month', now() AT TIME ZONE 'Africa/Harare')::date, x,
+    budget_slot_quota(b.monthly_limit, n, x),
+    budget_slot_quota(u.used, n, x), budget_slot_quota(u.awards, n, x)
+  FROM budgets b,
+       LATERAL (SELECT budget_slot_count(b.monthly_limit) AS n) c,
+       (SELECT sum(points) AS used, count(*) AS awards FROM seed) u,
+       LATERAL generate_series(0, c.n - 1) x
+ WHERE b.tenant_id = :'tenant' AND b.id = :'budget';
 
 DROP TABLE seed;
 COMMIT;
-VACUUM ANALYZE members, events, lots, ledger, budget_usage, rule_usage;
+VACUUM ANALYZE members, events, lots, ledger, budget_slots, rule_usage;
 CHECKPOINT;

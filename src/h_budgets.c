@@ -100,11 +100,11 @@ h_budgets_get(struct request *req, struct response *res)
 }
 
 /*
- * This month's use, with its usage row locked so that no award charges
- * the budget between the comparison with a new limit and the commit
- * (charge_budget() takes the same row lock first and reads the limit
- * after it). No row: nothing used, and the budget's own lock (target())
- * keeps a first charge of the month waiting.
+ * This month's use, with every slot of the month locked (sql/0004
+ * lock_budget_month()) so that no award charges the budget between the
+ * comparison with a new limit and the commit. No slots yet: nothing used,
+ * and the budget's own lock (target()) keeps the month's first award
+ * waiting.
  */
 static enum lerr
 month_used(struct request *req, const char *id, long long *used)
@@ -113,12 +113,10 @@ month_used(struct request *req, const char *id, long long *used)
 	PGresult	*r;
 	enum lerr	 e;
 
-	if ((e = db_query(req->worker->db, "SELECT u.used FROM budget_usage u "
-	    "JOIN tenants t ON t.id = u.tenant_id WHERE u.tenant_id = $1 AND "
-	    "u.budget_id = $2 AND u.month = " THIS_MONTH " FOR UPDATE OF u", 2,
-	    params, &r)) != LERR_OK)
+	if ((e = db_query(req->worker->db, "SELECT lock_budget_month(t, $2) "
+	    "FROM tenants t WHERE t.id = $1", 2, params, &r)) != LERR_OK)
 		return e;
-	*used = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+	*used = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 	return LERR_OK;
 }
@@ -182,8 +180,11 @@ h_budgets_update(struct request *req, struct response *res)
 	    "WHERE u.tenant_id = b.tenant_id AND u.budget_id = b.id AND "
 	    "u.month = " THIS_MONTH "))::text", 4, params, &r)) != LERR_OK)
 		return e;
-	if ((e = audit(req, "budget.update", "budget", params[1], before,
-	    PQgetvalue(r, 0, 0))) != LERR_OK) {
+	/* The month's slots share the new limit (its use is unchanged). */
+	if ((params[3] != NULL && (e = db_exec(req->worker->db,
+	    "SELECT reshare_budget_month(t, $2) FROM tenants t WHERE t.id = $1",
+	    2, params)) != LERR_OK) || (e = audit(req, "budget.update",
+	    "budget", params[1], before, PQgetvalue(r, 0, 0))) != LERR_OK) {
 		PQclear(r);
 		return e;
 	}

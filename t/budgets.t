@@ -79,8 +79,8 @@ B_ID=$(jq_get "$BODY" id)
 # --- use, shown ---------------------------------------------------------------------
 is "$(charge "$A" "$ID" 400)" 400 "an award charges 400 points to it"
 month=$(psql_q "SELECT month FROM budget_usage WHERE budget_id = '$ID'")
-psql_q "INSERT INTO budget_usage (tenant_id, budget_id, month, used)
-	VALUES ('$A', '$ID', date '$month' - interval '1 month', 999)" >/dev/null
+psql_q "INSERT INTO budget_slots (tenant_id, budget_id, month, slot, quota, used)
+	VALUES ('$A', '$ID', date '$month' - interval '1 month', 0, 1000, 999)" >/dev/null
 api "$T_VIEWER" GET "/v1/budgets/$ID"
 is "$(jq_get "$BODY" used) $(jq_get "$BODY" remaining)" "400 600" \
 	"GET shows this month's use (not last month's 999) and what remains"
@@ -112,17 +112,18 @@ for f in name monthly_limit; do
 done
 
 # --- the limit lowered while an award waits for the budget's row ----------------------
-# L holds the usage row; the PATCH (to 500, above the use of 400) queues
-# for it, then an award of 300 does. The PATCH commits first; the award
+# L holds the month's usage (its one slot: a limit of 1000 makes one); the
+# PATCH (to 500, above the use of 400) queues for it, then an award of 300
+# does. The PATCH commits first; the award
 # must see its new limit, not the 2000 it may have read before waiting.
 stack_psql -At >"$HARNESS_DIR/hold.out" 2>&1 <<EOF &
 BEGIN;
-SELECT 1 FROM budget_usage WHERE budget_id = '$ID' AND month = '$month' FOR UPDATE;
+SELECT 1 FROM budget_slots WHERE budget_id = '$ID' AND month = '$month' FOR UPDATE;
 DO \$\$ BEGIN -- hold the row until both wait
 	FOR i IN 1..150 LOOP
 		PERFORM pg_stat_clear_snapshot();	-- else the first look stays
 		EXIT WHEN (SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
-			AND (query LIKE 'SELECT u.used FROM budget_usage%'
+			AND (query LIKE 'SELECT lock_budget_month%'
 			     OR query LIKE '%charge_budget%')) >= 2;
 		PERFORM pg_sleep(0.02);
 	END LOOP;
@@ -143,7 +144,7 @@ stack_curl -s -o "$HARNESS_DIR/patch.out" -w '%{http_code}' -X PATCH \
 	--data-binary '{"monthly_limit":500}' "$(stack_url "/v1/budgets/$ID")" \
 	>"$HARNESS_DIR/patch.status" &
 patch=$!
-check "the PATCH waits for the usage row" wait_for 10 waiting 'SELECT u.used FROM budget_usage%'
+check "the PATCH waits for the usage row" wait_for 10 waiting 'SELECT lock_budget_month%'
 charge "$A" "$ID" 300 >"$HARNESS_DIR/charge.out" 2>&1 &
 award=$!
 wait $patch $award $hold
@@ -267,5 +268,57 @@ for bad in not-a-uuid "${ID^^}" "$ID%27" "$ID-1"; do
 done
 is "$(psql_q "SELECT name || ' ' || monthly_limit FROM budgets WHERE id = '$B_ID'")" "B budget 5" \
 	"B's budget did not change"
+
+# --- a large budget: its month in slots -------------------------------------------
+# A limit of 16,000 makes 16 slots of 1,000; 100 awards of 300 at once
+# (30,000 asked) under the 'nothing' policy: each slot takes three whole
+# awards on its own (48), then the awards that find no slot with room lock
+# them all and spread over the 100 left in each: five more, 53 in all
+# (16,000 / 300), 15,900 used, never more than a slot's share.
+psql_q "UPDATE tenants SET budget_policy = 'nothing' WHERE id = '$A'" >/dev/null
+api "$T_ADMIN" POST /v1/budgets '{"name":"Large","monthly_limit":16000}'
+LARGE=$(jq_get "$BODY" id)
+is "$(charge "$A" "$LARGE" 300)" 300 "the month's first award charges the large budget"
+is "$(psql_q "SELECT count(*) || ' ' || sum(quota) || ' ' || min(quota) || ' ' || max(quota) || ' ' || sum(used)
+	FROM budget_slots WHERE budget_id = '$LARGE'")" "16 16000 1000 1000 300" \
+	"it made 16 slots whose quotas add up to the limit"
+pids=()
+for i in $(seq 1 99); do
+	charge "$A" "$LARGE" 300 >"$HARNESS_DIR/large.$i" 2>&1 &
+	pids+=($!)
+done
+wait "${pids[@]}"
+is "$(cat "$HARNESS_DIR"/large.* | sort -n | uniq -c | awk '{print $2 "x" $1}' | tr '\n' ' ')" \
+	"0x47 300x52 " "99 more concurrent awards of 300: 52 whole (53 with the first), 47 nothing"
+is "$(psql_q "SELECT sum(used) || ' ' || sum(awards) || ' ' || sum(limited) || ' ' || count(*) FILTER (WHERE used > quota)
+	FROM budget_slots WHERE budget_id = '$LARGE'")" "15900 100 47 0" \
+	"15,900 used of 16,000; 100 awards, 47 limited; no slot beyond its share"
+api "$T_VIEWER" GET "/v1/budgets/$LARGE"
+is "$(jq_get "$BODY" used) $(jq_get "$BODY" remaining)" "15900 100" "GET sums the slots"
+api "$T_ADMIN" PATCH "/v1/budgets/$LARGE" '{"monthly_limit":15899}'
+refused 422 monthly_limit "PATCH below the use summed over the slots"
+# A lower limit above the use: the slots share it anew and the use moves
+# so that each stays within its share.
+api "$T_ADMIN" PATCH "/v1/budgets/$LARGE" '{"monthly_limit":15950}'
+is "$STATUS $(jq_get "$BODY" used) $(jq_get "$BODY" remaining)" "200 15900 50" \
+	"PATCH to 15,950: the use stays, 50 remain"
+is "$(psql_q "SELECT count(*) || ' ' || sum(quota) || ' ' || sum(used) || ' ' || count(*) FILTER (WHERE used > quota)
+	FROM budget_slots WHERE budget_id = '$LARGE'")" "16 15950 15900 0" \
+	"the 16 slots share 15,950 and hold the 15,900 used, none beyond its share"
+is "$(charge "$A" "$LARGE" 51)" 0 "51 points do not fit the 50 left ('nothing')"
+is "$(charge "$A" "$LARGE" 50)" 50 "50 do: the last slot with room takes them"
+is "$(psql_q "SELECT sum(used) || ' ' || count(*) FILTER (WHERE used > quota) FROM budget_slots
+	WHERE budget_id = '$LARGE'")" "15950 0" "the budget is used to its new limit, no slot beyond its share"
+api "$T_ADMIN" PATCH "/v1/budgets/$LARGE" '{"monthly_limit":1000000}'
+is "$STATUS $(jq_get "$BODY" remaining)" "200 984050" "raising the limit shares the new room"
+is "$(charge "$A" "$LARGE" 5000)" 5000 "an award of 5,000 fits a slot of the new share"
+# A reversal's give-back (give_back_budget()) takes from the slots, highest first.
+app_sql "$A" "SELECT give_back_budget(t, '$LARGE', '$month', 4000) FROM tenants t WHERE t.id = '$A'" >/dev/null
+is "$(psql_q "SELECT sum(used) || ' ' || count(*) FILTER (WHERE used < 0 OR used > quota) FROM budget_slots
+	WHERE budget_id = '$LARGE'")" "16950 0" "4,000 given back: 16,950 used"
+app_sql "$A" "SELECT give_back_budget(t, '$LARGE', '$month', 1000000) FROM tenants t WHERE t.id = '$A'" >/dev/null
+is "$(psql_q "SELECT sum(used) FROM budget_slots WHERE budget_id = '$LARGE'")" 0 \
+	"giving back more than was used leaves nothing used, not less"
+psql_q "UPDATE tenants SET budget_policy = 'partial' WHERE id = '$A'" >/dev/null
 
 done_testing

@@ -166,7 +166,7 @@ def lit(s):
     return "'" + s.replace("'", "''") + "'"
 
 TABLES = ['tenants', 'users', 'api_keys', 'sessions', 'refresh_tokens', 'audit_log',
-          'members', 'budgets', 'budget_usage', 'rules', 'rule_usage', 'events',
+          'members', 'budgets', 'budget_slots', 'rules', 'rule_usage', 'events',
           'lots', 'ledger', 'rewards', 'vouchers', 'idempotency_keys']
 def digest(tenant=None):
     """Every table's rows as one md5 each (only tenant's rows, if given)."""
