@@ -227,6 +227,40 @@ idem_key(struct request *req, const char **hash)
 	return key;
 }
 
+/*
+ * The stored answer of the key in params (tenant, key, request hash): sets
+ * *replayed and res when there is one for this request; a 422 when it was
+ * another request's; LERR_OK with *replayed 0 when there is none.
+ */
+static enum lerr
+idem_stored(struct request *req, struct response *res,
+    const char *const params[3], int *replayed)
+{
+	PGresult	*r;
+	enum lerr	 e;
+
+	if ((e = db_query(req->worker->db, "SELECT request_hash = $3::bytea, "
+	    "status, response FROM idempotency_keys WHERE tenant_id = $1 AND "
+	    "key = $2", 3, params, &r)) != LERR_OK)
+		return e;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return LERR_OK;
+	}
+	if (PQgetvalue(r, 0, 0)[0] != 't') {
+		PQclear(r);
+		return problem_field(&req->problem, req->arena,
+		    LERR_VALIDATION, "Idempotency-Key", "was used with another "
+		    "request; use a new key for a new request");
+	}
+	response_json(res, atoi(PQgetvalue(r, 0, 1)));
+	buf_puts(&res->body, PQgetvalue(r, 0, 2));
+	response_header(res, "Idempotent-Replayed", "true");
+	PQclear(r);
+	*replayed = 1;
+	return LERR_OK;
+}
+
 enum lerr
 idem_begin(struct request *req, struct response *res, int *replayed)
 {
@@ -248,8 +282,17 @@ idem_begin(struct request *req, struct response *res, int *replayed)
 		return problem_field(&req->problem, req->arena,
 		    LERR_BAD_REQUEST, "Idempotency-Key", "must be 1 to 200 "
 		    "printable ASCII characters, without spaces");
-	/* Held to the end of the transaction: a second request with the key
-	 * finds it taken while the first runs. */
+	/*
+	 * A key already stored is answered without a lock: two replays of a
+	 * finished request (or a replay and another body) may run at once.
+	 * Else the key is locked to the end of the transaction, so that a
+	 * second request with it finds it taken while the first runs, and
+	 * looked up once more: its first request may have committed between
+	 * the look and the lock.
+	 */
+	if ((e = idem_stored(req, res, params, replayed)) != LERR_OK ||
+	    *replayed)
+		return e;
 	if ((e = db_query(db, "SELECT pg_try_advisory_xact_lock("
 	    "hashtextextended($1 || '/' || $2, 0))", 2, params, &r)) != LERR_OK)
 		return e;
@@ -259,26 +302,7 @@ idem_begin(struct request *req, struct response *res, int *replayed)
 		return problem_set(&req->problem, req->arena, LERR_CONFLICT,
 		    "a request with this Idempotency-Key is in progress; try "
 		    "again when it has finished");
-	if ((e = db_query(db, "SELECT request_hash = $3::bytea, status, "
-	    "response FROM idempotency_keys WHERE tenant_id = $1 AND key = $2",
-	    3, params, &r)) != LERR_OK)
-		return e;
-	if (PQntuples(r) == 0) {
-		PQclear(r);
-		return LERR_OK;
-	}
-	if (PQgetvalue(r, 0, 0)[0] != 't') {
-		PQclear(r);
-		return problem_field(&req->problem, req->arena,
-		    LERR_VALIDATION, "Idempotency-Key", "was used with another "
-		    "request; use a new key for a new request");
-	}
-	response_json(res, atoi(PQgetvalue(r, 0, 1)));
-	buf_puts(&res->body, PQgetvalue(r, 0, 2));
-	response_header(res, "Idempotent-Replayed", "true");
-	PQclear(r);
-	*replayed = 1;
-	return LERR_OK;
+	return idem_stored(req, res, params, replayed);
 }
 
 enum lerr

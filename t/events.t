@@ -583,6 +583,41 @@ is "$(q "SELECT reversed_minor, reversed_points FROM events WHERE event_id = 'id
 reverse idem-1 '{"amount_minor":2600}' -H 'Idempotency-Key: refund-1'
 refused "the same key, another body" Idempotency-Key
 is "$STATUS" 422 "that is a 422"
+# While another session holds a key's lock (a request with it in flight,
+# or a replay of it: both lock it), a stored key is still answered — a
+# replay replays, another body is refused — and a new key is 409.
+hold_key() {
+	printf "SELECT pg_advisory_lock(hashtextextended('%s' || '/' || '%s', 0));\nSELECT pg_sleep(30);\n" \
+		"$A" "$1" | stack_psql -At >/dev/null 2>&1 &
+	HOLDER=$!
+	for _ in $(seq 1 100); do
+		[ "$(q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" -ge 1 ] && return 0
+		sleep 0.05
+	done
+	fail "another session holds the lock of key $1"
+}
+# release_key: ends the holding session (the backend that holds the lock).
+release_key() {
+	q "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted" >/dev/null
+	wait "$HOLDER" 2>/dev/null
+	for _ in $(seq 1 100); do
+		[ "$(q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")" = 0 ] && return 0
+		sleep 0.05
+	done
+	fail "the lock of the key is released"
+}
+hold_key refund-1
+reverse idem-1 '{"amount_minor":2500}' -H 'Idempotency-Key: refund-1'
+is "$STATUS $(header Idempotent-Replayed) $BODY" "201 true $R1" \
+	"a stored key whose lock another session holds: still the replay, not 409"
+reverse idem-1 '{"amount_minor":2600}' -H 'Idempotency-Key: refund-1'
+is "$STATUS" 422 "and another body under it: still 422"
+release_key
+hold_key refund-2
+reverse idem-1 '{"amount_minor":2500}' -H 'Idempotency-Key: refund-2'
+is "$(status_type)" "409 application/problem+json" "a new key whose lock is held (its first request in flight): 409"
+like "$BODY" 'Idempotency-Key is in progress' "saying so"
+release_key
 reverse idem-1 '{"amount_minor":2500}' -H 'Idempotency-Key: refund-2'
 is "$STATUS $(jv points_reversed)" "201 25" "another key: another reversal"
 is "$(q "SELECT reversed_minor FROM events WHERE event_id = 'idem-1'")" 5000 "5000 reversed in all"
