@@ -51,6 +51,13 @@ is "$(q "SELECT rolsuper OR rolbypassrls OR rolcreaterole OR rolcreatedb
 is "$(q "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 	WHERE n.nspname = 'public' AND pg_get_userbyid(c.relowner) = 'loyalty'")" 0 \
 	"and owns no table"
+# What keeps a member's history whole (sql/0005 has no foreign keys from
+# events, lots and ledger to members) and the ledger append-only: grants.
+is "$(q "SELECT string_agg(t || ':' || p, ' ' ORDER BY t, p) FROM
+	(VALUES ('members', 'DELETE'), ('members', 'TRUNCATE'), ('ledger', 'UPDATE'),
+	    ('ledger', 'DELETE'), ('ledger', 'TRUNCATE')) v (t, p)
+	WHERE has_table_privilege('loyalty', t, p)")" "" \
+	"the application role may not delete members, nor change or delete ledger entries"
 
 # Two tenants, a user each.
 q "INSERT INTO tenants (id, slug, name, currency, timezone) VALUES
