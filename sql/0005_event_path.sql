@@ -265,20 +265,17 @@ BEGIN
 	-- it again with p_budgets_first, charging each budget before the
 	-- points it allows are written.
 	FOR c IN SELECT * FROM jsonb_array_elements(v_due) LOOP
-		-- charge_budget()'s first step in place: a free slot with room.
-		WITH f AS (SELECT slot FROM budget_slots
-		         WHERE tenant_id = t.id
-		           AND budget_id = (c->>'budget_id')::uuid
-		           AND month = v_now_month
-		           AND used <= quota - (c->>'points')::bigint
-		         ORDER BY (slot + pg_backend_pid()) % 16
-		         LIMIT 1 FOR UPDATE SKIP LOCKED)
-		UPDATE budget_slots s SET used = s.used + (c->>'points')::bigint,
-		    awards = s.awards + 1
-		  FROM f
-		 WHERE s.tenant_id = t.id
-		   AND s.budget_id = (c->>'budget_id')::uuid
-		   AND s.month = v_now_month AND s.slot = f.slot;
+		-- First the slot of this backend (its process id modulo 16): a
+		-- plain UPDATE of one row, which re-checks the room on the
+		-- row's latest version should it wait for another backend with
+		-- the same slot. No such slot (a budget of fewer slots) or no
+		-- room in it: charge_budget() looks further.
+		UPDATE budget_slots SET used = used + (c->>'points')::bigint,
+		    awards = awards + 1
+		 WHERE tenant_id = t.id
+		   AND budget_id = (c->>'budget_id')::uuid
+		   AND month = v_now_month AND slot = pg_backend_pid() % 16
+		   AND used <= quota - (c->>'points')::bigint;
 		IF NOT FOUND AND charge_budget(t, (c->>'budget_id')::uuid,
 		    (c->>'points')::bigint) < (c->>'points')::bigint THEN
 			RAISE EXCEPTION 'a budget cannot cover event %',

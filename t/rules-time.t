@@ -311,6 +311,26 @@ is "$(codes "$dir")" "201x100" "100 concurrent events against a budget of 95: al
 is "$(tally "$dir" 100)" "0:truex90 10:falsex9 5:truex1" \
 	"policy partial: 9 full awards, the last one partial (5, limited), 90 with nothing"
 is "$(q "SELECT used FROM budget_usage WHERE budget_id = '$BUDP'")" 95 "used 95: all of it, no more"
+
+# A budget large enough for 16 slots (sql/0004: a limit of 16,000, 1,000
+# each), 100 concurrent events of 300 points under 'nothing': each event
+# charges its backend's slot in place, or a free one, or all of them when
+# none has room; exactly 16,000 / 300 = 53 are awarded whatever the path.
+q "UPDATE tenants SET budget_policy = 'nothing' WHERE id = '$A'"
+BUDL=$(q "INSERT INTO budgets (tenant_id, name, monthly_limit) VALUES ('$A', 'sixteen slots', 16000) RETURNING id")
+rule '{"name":"large","event_type":"budl","action":{"kind":"fixed","points":300},"budget_id":"'"$BUDL"'"}'
+dir=$HARNESS_DIR/budl
+mkdir -p "$dir"
+for ((i = 0; i < 100; i++)); do
+	printf '{"event_id":"budl-%d","type":"budl","member":{"external_id":"L-%d"}}' "$i" "$i" >"$dir/$i.req"
+done
+fire "$dir" 100
+is "$(codes "$dir")" "201x100" "100 concurrent events against a budget of 16 slots: all 201"
+is "$(tally "$dir" 100)" "0:truex47 300:falsex53" "policy nothing: exactly 53 awarded 300, 47 limited"
+is "$(q "SELECT count(*) || ' ' || sum(quota) || ' ' || sum(used) || ' ' || sum(awards) || ' ' || sum(limited)
+	|| ' ' || count(*) FILTER (WHERE used > quota) FROM budget_slots WHERE budget_id = '$BUDL'")" \
+	"16 16000 15900 100 47 0" "16 slots, 15,900 used, 100 awards, 47 limited, no slot beyond its share"
+q "UPDATE tenants SET budget_policy = 'partial' WHERE id = '$A'"
 BUDS=$(q "INSERT INTO budgets (tenant_id, name, monthly_limit) VALUES ('$A', 'twenty-five', 25) RETURNING id")
 rule '{"name":"partial in order","event_type":"buds","action":{"kind":"fixed","points":10},"budget_id":"'"$BUDS"'"}'
 seq_got=()
