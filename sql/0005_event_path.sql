@@ -34,7 +34,11 @@ ALTER TABLE events
 
 -- members, ledger, lots: the same conditions as before, one constraint per
 -- table (a CHECK fails when its condition is false, and a conjunction is
--- false exactly when one of its parts is: the same rows pass).
+-- false exactly when one of its parts is: the same rows pass). Written as
+-- one flat conjunction, without BETWEEN: a BETWEEN is an AND of its own,
+-- and PostgreSQL prints such a nested AND in a form it parses back flat,
+-- so that a dump restored and dumped again would differ (t/ctl-backup.t
+-- compares the two).
 ALTER TABLE members
 	DROP CONSTRAINT members_external_id_check,
 	DROP CONSTRAINT members_phone_check,
@@ -48,11 +52,11 @@ ALTER TABLE members
 	DROP CONSTRAINT members_check,
 	DROP CONSTRAINT members_check1,
 	ADD CONSTRAINT members_valid CHECK (
-	    length(external_id) BETWEEN 1 AND 100
+	    length(external_id) >= 1 AND length(external_id) <= 100
 	    AND phone ~ '^\+[1-9][0-9]{5,14}$'
-	    AND length(name) BETWEEN 1 AND 200
+	    AND length(name) >= 1 AND length(name) <= 200
 	    AND status IN ('active', 'blocked')
-	    AND length(tier) BETWEEN 1 AND 32
+	    AND length(tier) >= 1 AND length(tier) <= 32
 	    AND jsonb_typeof(attributes) = 'object'
 	    AND lifetime_points >= 0 AND debt >= 0
 	    AND enrolled_by IN ('api', 'event')
@@ -67,12 +71,12 @@ ALTER TABLE ledger
 	    kind IN ('earn', 'redeem', 'expire', 'adjust', 'reverse', 'refund')
 	    AND points <> 0
 	    AND ((points > 0) = (kind IN ('earn', 'refund')) OR kind = 'adjust')
-	    AND length(reason) BETWEEN 1 AND 500);
+	    AND length(reason) >= 1 AND length(reason) <= 500);
 ALTER TABLE lots
 	DROP CONSTRAINT lots_points_check,
 	DROP CONSTRAINT lots_check,
 	ADD CONSTRAINT lots_valid CHECK (points > 0
-	    AND remaining BETWEEN 0 AND points);
+	    AND remaining >= 0 AND remaining <= points);
 
 -- The foreign keys from events, ledger and lots to members checked each
 -- new row against its member (a key-share lock and a lookup per row) for
