@@ -51,6 +51,18 @@ refused() {
 	fi
 }
 month_of() { psql_q "SELECT to_char(now() AT TIME ZONE timezone, 'YYYY-MM') FROM tenants WHERE id = '$1'"; }
+# charges N NAME TENANT BUDGET POINTS: N awards of POINTS at once; prints
+# how many took how much ("0x16 3x3 ").
+charges() {
+	local n=$1 name=$2 i pids=()
+	shift 2
+	for ((i = 1; i <= n; i++)); do
+		charge "$@" >"$HARNESS_DIR/$name.$i" 2>&1 &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	cat "$HARNESS_DIR/$name".* | sort -n | uniq -c | awk '{print $2 "x" $1}' | tr '\n' ' '
+}
 
 # --- create, read ---------------------------------------------------------------
 api "$T_ADMIN" POST /v1/budgets '{"name":"Launch promotion","monthly_limit":1000}'
@@ -160,13 +172,7 @@ is "$(jq_get "$BODY" used) $(jq_get "$BODY" remaining)" "500 0" "GET shows it al
 # 1 left (policy partial), then nothing; the row lock serialises them.
 api "$T_ADMIN" POST /v1/budgets '{"name":"Small","monthly_limit":10}'
 SMALL=$(jq_get "$BODY" id)
-pids=()
-for i in $(seq 1 20); do
-	charge "$A" "$SMALL" 3 >"$HARNESS_DIR/small.$i" 2>&1 &
-	pids+=($!)
-done
-wait "${pids[@]}"
-is "$(cat "$HARNESS_DIR"/small.* | sort -n | uniq -c | awk '{print $2 "x" $1}' | tr '\n' ' ')" \
+is "$(charges 20 small "$A" "$SMALL" 3)" \
 	"0x16 1x1 3x3 " "20 concurrent awards of 3 against a limit of 10: 3, 3, 3, 1 and nothing"
 api "$T_VIEWER" GET "/v1/budgets/$SMALL"
 is "$(jq_get "$BODY" used) $(jq_get "$BODY" remaining)" "10 0" "the budget is used to its limit, not beyond"
@@ -282,13 +288,7 @@ is "$(charge "$A" "$LARGE" 300)" 300 "the month's first award charges the large 
 is "$(psql_q "SELECT count(*) || ' ' || sum(quota) || ' ' || min(quota) || ' ' || max(quota) || ' ' || sum(used)
 	FROM budget_slots WHERE budget_id = '$LARGE'")" "16 16000 1000 1000 300" \
 	"it made 16 slots whose quotas add up to the limit"
-pids=()
-for i in $(seq 1 99); do
-	charge "$A" "$LARGE" 300 >"$HARNESS_DIR/large.$i" 2>&1 &
-	pids+=($!)
-done
-wait "${pids[@]}"
-is "$(cat "$HARNESS_DIR"/large.* | sort -n | uniq -c | awk '{print $2 "x" $1}' | tr '\n' ' ')" \
+is "$(charges 99 large "$A" "$LARGE" 300)" \
 	"0x47 300x52 " "99 more concurrent awards of 300: 52 whole (53 with the first), 47 nothing"
 is "$(psql_q "SELECT sum(used) || ' ' || sum(awards) || ' ' || sum(limited) || ' ' || count(*) FILTER (WHERE used > quota)
 	FROM budget_slots WHERE budget_id = '$LARGE'")" "15900 100 47 0" \

@@ -278,16 +278,23 @@ print(" ".join("%sx%d" % (k, v) for k, v in sorted(c.items())))
 PY
 }
 codes() { cat "$1"/*.code | sort | uniq -c | awk '{print $2 "x" $1}' | paste -sd ' '; }
+# burst TYPE PREFIX: 100 events of TYPE at once, for members PREFIX-0 to
+# PREFIX-99, ids TYPE-0 to TYPE-99; dir is left naming their answers.
+burst() {
+	local i
+	dir=$HARNESS_DIR/$1
+	mkdir -p "$dir"
+	for ((i = 0; i < 100; i++)); do
+		printf '{"event_id":"%s-%d","type":"%s","member":{"external_id":"%s-%d"}}' \
+			"$1" "$i" "$1" "$2" "$i" >"$dir/$i.req"
+	done
+	fire "$dir" 100
+}
 
 q "UPDATE tenants SET budget_policy = 'nothing' WHERE id = '$A'"
 BUD=$(q "INSERT INTO budgets (tenant_id, name, monthly_limit) VALUES ('$A', 'ten awards', 100) RETURNING id")
 rule '{"name":"budgeted","event_type":"bud","action":{"kind":"fixed","points":10},"budget_id":"'"$BUD"'"}'
-dir=$HARNESS_DIR/bud
-mkdir -p "$dir"
-for ((i = 0; i < 100; i++)); do
-	printf '{"event_id":"bud-%d","type":"bud","member":{"external_id":"B-%d"}}' "$i" "$i" >"$dir/$i.req"
-done
-fire "$dir" 100
+burst bud B
 is "$(codes "$dir")" "201x100" "100 concurrent events against a budget of 10 awards: all 201"
 is "$(tally "$dir" 100)" "0:truex90 10:falsex10" \
 	"policy nothing: exactly 10 awarded 10, 90 budget-limited with 0"
@@ -301,12 +308,7 @@ is "$(q "SELECT count(*) FROM events WHERE event_id LIKE 'bud-%' AND budget_limi
 q "UPDATE tenants SET budget_policy = 'partial' WHERE id = '$A'"
 BUDP=$(q "INSERT INTO budgets (tenant_id, name, monthly_limit) VALUES ('$A', 'ninety-five', 95) RETURNING id")
 rule '{"name":"partial","event_type":"budp","action":{"kind":"fixed","points":10},"budget_id":"'"$BUDP"'"}'
-dir=$HARNESS_DIR/budp
-mkdir -p "$dir"
-for ((i = 0; i < 100; i++)); do
-	printf '{"event_id":"budp-%d","type":"budp","member":{"external_id":"P-%d"}}' "$i" "$i" >"$dir/$i.req"
-done
-fire "$dir" 100
+burst budp P
 is "$(codes "$dir")" "201x100" "100 concurrent events against a budget of 95: all 201"
 is "$(tally "$dir" 100)" "0:truex90 10:falsex9 5:truex1" \
 	"policy partial: 9 full awards, the last one partial (5, limited), 90 with nothing"
@@ -319,12 +321,7 @@ is "$(q "SELECT used FROM budget_usage WHERE budget_id = '$BUDP'")" 95 "used 95:
 q "UPDATE tenants SET budget_policy = 'nothing' WHERE id = '$A'"
 BUDL=$(q "INSERT INTO budgets (tenant_id, name, monthly_limit) VALUES ('$A', 'sixteen slots', 16000) RETURNING id")
 rule '{"name":"large","event_type":"budl","action":{"kind":"fixed","points":300},"budget_id":"'"$BUDL"'"}'
-dir=$HARNESS_DIR/budl
-mkdir -p "$dir"
-for ((i = 0; i < 100; i++)); do
-	printf '{"event_id":"budl-%d","type":"budl","member":{"external_id":"L-%d"}}' "$i" "$i" >"$dir/$i.req"
-done
-fire "$dir" 100
+burst budl L
 is "$(codes "$dir")" "201x100" "100 concurrent events against a budget of 16 slots: all 201"
 is "$(tally "$dir" 100)" "0:truex47 300:falsex53" "policy nothing: exactly 53 awarded 300, 47 limited"
 is "$(q "SELECT count(*) || ' ' || sum(quota) || ' ' || sum(used) || ' ' || sum(awards) || ' ' || sum(limited)
