@@ -62,6 +62,14 @@ void		 api_one(struct response *, int status, PGresult *r);
 enum lerr	 audit(struct request *, const char *action,
 		    const char *target_type, const char *target_id,
 		    const char *before, const char *after);
+/*
+ * A change's answer: the audit entry (after: r's row 0, column 0), that
+ * JSON as the body with status, and the commit. Clears r (after the
+ * audit: target_id may point into it).
+ */
+enum lerr	 api_audited(struct request *, struct response *, int status,
+		    PGresult *r, const char *action, const char *target_type,
+		    const char *target_id, const char *before);
 
 /*
  * Adds a 422 for the field "timezone" to the problem when tz is no time

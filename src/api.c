@@ -338,6 +338,20 @@ api_json_int(const char *text, const char *name)
 }
 
 enum lerr
+api_audited(struct request *req, struct response *res, int status,
+    PGresult *r, const char *action, const char *target_type,
+    const char *target_id, const char *before)
+{
+	enum lerr e;
+
+	if ((e = audit(req, action, target_type, target_id, before,
+	    PQgetvalue(r, 0, 0))) == LERR_OK)
+		api_one(res, status, r);
+	PQclear(r);
+	return e != LERR_OK ? e : db_commit(req->worker->db);
+}
+
+enum lerr
 api_reply(struct request *req, struct response *res, PGresult *r,
     enum lerr e)
 {

@@ -69,14 +69,8 @@ h_budgets_create(struct request *req, struct response *res)
 	    "t.id = $1), 0)::text, id",
 	    3, params, &r)) != LERR_OK)
 		return e;
-	if ((e = audit(req, "budget.create", "budget", PQgetvalue(r, 0, 1),
-	    NULL, PQgetvalue(r, 0, 0))) != LERR_OK) {
-		PQclear(r);
-		return e;
-	}
-	api_one(res, 201, r);
-	PQclear(r);
-	return db_commit(req->worker->db);
+	return api_audited(req, res, 201, r, "budget.create", "budget",
+	    PQgetvalue(r, 0, 1), NULL);
 }
 
 /* GET /v1/budgets?limit=&after= */
@@ -181,14 +175,12 @@ h_budgets_update(struct request *req, struct response *res)
 	    "u.month = " THIS_MONTH "))::text", 4, params, &r)) != LERR_OK)
 		return e;
 	/* The month's slots share the new limit (its use is unchanged). */
-	if ((params[3] != NULL && (e = db_exec(req->worker->db,
+	if (params[3] != NULL && (e = db_exec(req->worker->db,
 	    "SELECT reshare_budget_month(t, $2) FROM tenants t WHERE t.id = $1",
-	    2, params)) != LERR_OK) || (e = audit(req, "budget.update",
-	    "budget", params[1], before, PQgetvalue(r, 0, 0))) != LERR_OK) {
+	    2, params)) != LERR_OK) {
 		PQclear(r);
 		return e;
 	}
-	api_one(res, 200, r);
-	PQclear(r);
-	return db_commit(req->worker->db);
+	return api_audited(req, res, 200, r, "budget.update", "budget",
+	    params[1], before);
 }

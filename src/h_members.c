@@ -203,7 +203,7 @@ page(struct request *req, struct response *res, const char *sql,
 enum lerr
 h_members_create(struct request *req, struct response *res)
 {
-	const char	*params[2], *member;
+	const char	*params[2];
 	char		 state[6];
 	PGresult	*r;
 	enum lerr	 e;
@@ -221,15 +221,8 @@ h_members_create(struct request *req, struct response *res)
 		return taken(req);
 	if (e != LERR_OK)
 		return e;
-	member = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
-	if ((e = audit(req, "member.create", "member", PQgetvalue(r, 0, 1),
-	    NULL, member)) != LERR_OK) {
-		PQclear(r);
-		return e;
-	}
-	api_one(res, 201, r);
-	PQclear(r);
-	return db_commit(req->worker->db);
+	return api_audited(req, res, 201, r, "member.create", "member",
+	    PQgetvalue(r, 0, 1), NULL);
 }
 
 /*
@@ -324,14 +317,8 @@ h_members_update(struct request *req, struct response *res)
 		return taken(req);
 	if (e != LERR_OK)
 		return e;
-	if ((e = audit(req, "member.update", "member", params[1], before,
-	    PQgetvalue(r, 0, 0))) != LERR_OK) {
-		PQclear(r);
-		return e;
-	}
-	api_one(res, 200, r);
-	PQclear(r);
-	return db_commit(req->worker->db);
+	return api_audited(req, res, 200, r, "member.update", "member",
+	    params[1], before);
 }
 
 /*

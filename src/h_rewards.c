@@ -93,14 +93,8 @@ h_rewards_create(struct request *req, struct response *res)
 	    "coalesce($7::int, 30), coalesce($8::boolean, true)) RETURNING "
 	    "api_reward(rewards)::text, id", 8, params, &r)) != LERR_OK)
 		return e;
-	if ((e = audit(req, "reward.create", "reward", PQgetvalue(r, 0, 1),
-	    NULL, PQgetvalue(r, 0, 0))) != LERR_OK) {
-		PQclear(r);
-		return e;
-	}
-	api_one(res, 201, r);
-	PQclear(r);
-	return db_commit(req->worker->db);
+	return api_audited(req, res, 201, r, "reward.create", "reward",
+	    PQgetvalue(r, 0, 1), NULL);
 }
 
 /* GET /v1/rewards?limit=&after=: deleted rewards are not listed. */
@@ -195,14 +189,8 @@ h_rewards_update(struct request *req, struct response *res)
 	    "updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING "
 	    "api_reward(rewards)::text", 12, params, &r)) != LERR_OK)
 		return e;
-	if ((e = audit(req, "reward.update", "reward", params[1], before,
-	    PQgetvalue(r, 0, 0))) != LERR_OK) {
-		PQclear(r);
-		return e;
-	}
-	api_one(res, 200, r);
-	PQclear(r);
-	return db_commit(req->worker->db);
+	return api_audited(req, res, 200, r, "reward.update", "reward",
+	    params[1], before);
 }
 
 /*

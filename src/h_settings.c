@@ -205,12 +205,6 @@ h_settings_update(struct request *req, struct response *res)
 	    "now() FROM (SELECT $2::jsonb AS p) x WHERE t.id = $1 RETURNING "
 	    "api_settings(t)::text", 3, params, &r)) != LERR_OK)
 		return e;
-	if ((e = audit(req, "tenant.settings", "tenant", req->who.tenant_id,
-	    before, PQgetvalue(r, 0, 0))) != LERR_OK) {
-		PQclear(r);
-		return e;
-	}
-	api_one(res, 200, r);
-	PQclear(r);
-	return db_commit(req->worker->db);
+	return api_audited(req, res, 200, r, "tenant.settings", "tenant",
+	    req->who.tenant_id, before);
 }

@@ -46,7 +46,7 @@ h_tenants_create(struct request *req, struct response *res)
 		{ NULL, JK_STRING, 0, 0, 0 }
 	};
 	struct json_object	*body;
-	const char		*params[4], *tenant;
+	const char		*params[4];
 	char			 state[6];
 	PGresult		*r;
 	enum lerr		 e;
@@ -74,15 +74,8 @@ h_tenants_create(struct request *req, struct response *res)
 		    "slug", "a tenant with this slug exists");
 	if (e != LERR_OK)
 		return e;
-	tenant = arena_strdup(req->arena, PQgetvalue(r, 0, 0));
-	if ((e = audit(req, "tenant.create", "tenant", PQgetvalue(r, 0, 1),
-	    NULL, tenant)) != LERR_OK) {
-		PQclear(r);
-		return e;
-	}
-	api_one(res, 201, r);
-	PQclear(r);
-	return db_commit(req->worker->db);
+	return api_audited(req, res, 201, r, "tenant.create", "tenant",
+	    PQgetvalue(r, 0, 1), NULL);
 }
 
 /* GET /v1/tenants: the merchants, not the platform's own tenant. */
@@ -169,12 +162,6 @@ h_tenants_update(struct request *req, struct response *res)
 	    "updated_at = now() WHERE id = $1 RETURNING "
 	    "api_tenant(tenants)::text", 5, params, &r)) != LERR_OK)
 		return e;
-	if ((e = audit(req, "tenant.update", "tenant", params[0], before,
-	    PQgetvalue(r, 0, 0))) != LERR_OK) {
-		PQclear(r);
-		return e;
-	}
-	api_one(res, 200, r);
-	PQclear(r);
-	return db_commit(req->worker->db);
+	return api_audited(req, res, 200, r, "tenant.update", "tenant",
+	    params[0], before);
 }
